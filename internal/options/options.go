@@ -1,0 +1,104 @@
+// Package options holds the manager's settings: the flags main.go binds, their defaults and their
+// validation. Controllers receive an Options value instead of reading globals.
+package options
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+)
+
+// Limits bounds every byte stream Capstan reads (DESIGN §6).
+type Limits struct {
+	// MaxIndexSize bounds a repository index.yaml download.
+	MaxIndexSize int64
+	// MaxChartSize bounds a chart archive download.
+	MaxChartSize int64
+	// MaxDecompressedSize bounds the sum of all bytes decompressed from one chart archive.
+	MaxDecompressedSize int64
+	// MaxFileSize bounds one file inside a chart.
+	MaxFileSize int64
+}
+
+// Options are the manager's settings.
+type Options struct {
+	MetricsAddr             string
+	ProbeAddr               string
+	LeaderElection          bool
+	LeaderElectionID        string
+	LeaderElectionNamespace string
+	ReleaseConcurrency      int
+	RepositoryConcurrency   int
+	Limits                  Limits
+	AllowCrossNamespaceRefs bool
+	DefaultServiceAccount   string
+	LogFormat               string
+	LogLevel                string
+	GracefulShutdownTimeout time.Duration
+}
+
+const mib = 1 << 20
+
+// Defaults returns the settings Capstan runs with when no flag is given.
+func Defaults() Options {
+	return Options{
+		MetricsAddr:             ":8080",
+		ProbeAddr:               ":8081",
+		LeaderElectionID:        "capstan.capstan.dev",
+		ReleaseConcurrency:      4,
+		RepositoryConcurrency:   2,
+		Limits:                  Limits{MaxIndexSize: 50 * mib, MaxChartSize: 10 * mib, MaxDecompressedSize: 100 * mib, MaxFileSize: 5 * mib},
+		LogFormat:               "json",
+		LogLevel:                "info",
+		GracefulShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// BindFlags registers every setting on fs, with o's current values as defaults.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
+	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "Address the /healthz and /readyz endpoints bind to.")
+	fs.BoolVar(&o.LeaderElection, "leader-elect", o.LeaderElection, "Elect a leader so that only one replica reconciles at a time.")
+	fs.StringVar(&o.LeaderElectionID, "leader-election-id", o.LeaderElectionID, "Name of the Lease used for leader election.")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader-election Lease (default: the manager's namespace).")
+	fs.IntVar(&o.ReleaseConcurrency, "release-concurrency", o.ReleaseConcurrency, "How many Releases are reconciled at once.")
+	fs.IntVar(&o.RepositoryConcurrency, "repository-concurrency", o.RepositoryConcurrency, "How many ChartRepositories are reconciled at once.")
+	fs.Int64Var(&o.Limits.MaxIndexSize, "max-index-size", o.Limits.MaxIndexSize, "Largest repository index, in bytes.")
+	fs.Int64Var(&o.Limits.MaxChartSize, "max-chart-size", o.Limits.MaxChartSize, "Largest chart archive, in bytes.")
+	fs.Int64Var(&o.Limits.MaxDecompressedSize, "max-decompressed-chart-size", o.Limits.MaxDecompressedSize, "Largest total size of a decompressed chart, in bytes.")
+	fs.Int64Var(&o.Limits.MaxFileSize, "max-chart-file-size", o.Limits.MaxFileSize, "Largest single file inside a chart, in bytes.")
+	fs.BoolVar(&o.AllowCrossNamespaceRefs, "allow-cross-namespace-refs", o.AllowCrossNamespaceRefs, "Allow a Release to reference a ChartRepository or Release in another namespace.")
+	fs.StringVar(&o.DefaultServiceAccount, "default-service-account", o.DefaultServiceAccount, "Service account to impersonate for Releases that name none (empty: the manager's own identity).")
+	fs.StringVar(&o.LogFormat, "log-format", o.LogFormat, "Log format: json or console.")
+	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "Log level: error, info or debug.")
+	fs.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", o.GracefulShutdownTimeout, "How long running reconciles may take to finish on shutdown.")
+}
+
+// Validate reports every setting that cannot work, joined into one error.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.ReleaseConcurrency < 1 {
+		errs = append(errs, fmt.Errorf("--release-concurrency must be at least 1, got %d", o.ReleaseConcurrency))
+	}
+	if o.RepositoryConcurrency < 1 {
+		errs = append(errs, fmt.Errorf("--repository-concurrency must be at least 1, got %d", o.RepositoryConcurrency))
+	}
+	for name, v := range map[string]int64{
+		"--max-index-size": o.Limits.MaxIndexSize, "--max-chart-size": o.Limits.MaxChartSize,
+		"--max-decompressed-chart-size": o.Limits.MaxDecompressedSize, "--max-chart-file-size": o.Limits.MaxFileSize,
+	} {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %d", name, v))
+		}
+	}
+	if o.LogFormat != "json" && o.LogFormat != "console" {
+		errs = append(errs, fmt.Errorf("--log-format must be json or console, got %q", o.LogFormat))
+	}
+	switch o.LogLevel {
+	case "error", "info", "debug":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level must be error, info or debug, got %q", o.LogLevel))
+	}
+	return errors.Join(errs...)
+}

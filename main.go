@@ -1,0 +1,96 @@
+// Command manager runs Capstan's controllers: it reconciles ChartRepository and Release objects,
+// turning them into fetched charts, rendered manifests, applied objects and recorded revisions.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/controllers"
+	"github.com/capstan-dev/capstan/internal/options"
+)
+
+func newScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(capstanv1.AddToScheme(scheme))
+	return scheme
+}
+
+func newLogger(o options.Options) zap.Opts {
+	return func(zo *zap.Options) {
+		zo.Development = o.LogFormat == "console"
+		if o.LogFormat == "json" {
+			zo.Encoder = zapcore.NewJSONEncoder(zapcore.EncoderConfig{
+				TimeKey: "ts", LevelKey: "level", NameKey: "logger", MessageKey: "msg",
+				EncodeTime: zapcore.ISO8601TimeEncoder, EncodeLevel: zapcore.LowercaseLevelEncoder,
+				EncodeDuration: zapcore.StringDurationEncoder,
+			})
+		}
+		switch o.LogLevel {
+		case "debug":
+			zo.Level = zapcore.DebugLevel
+		case "error":
+			zo.Level = zapcore.ErrorLevel
+		default:
+			zo.Level = zapcore.InfoLevel
+		}
+	}
+}
+
+func run() error {
+	opts := options.Defaults()
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	ctrl.SetLogger(zap.New(newLogger(opts)))
+
+	timeout := opts.GracefulShutdownTimeout
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                        newScheme(),
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:        opts.ProbeAddr,
+		LeaderElection:                opts.LeaderElection,
+		LeaderElectionID:              opts.LeaderElectionID,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       &timeout,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := controllers.Setup(mgr, opts); err != nil {
+		return fmt.Errorf("setting up controllers: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding the health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding the readiness check: %w", err)
+	}
+	ctrl.Log.WithName("setup").Info("starting manager")
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		return fmt.Errorf("running the manager: %w", err)
+	}
+	return nil
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "capstan manager: %v\n", err)
+		os.Exit(1)
+	}
+}
