@@ -1,0 +1,74 @@
+package testenv
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Cluster is a whole local control plane — etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler and kwok with simulated nodes — started by hack/local-cluster.sh in a private
+// directory and port range, for tests whose workloads must really become ready.
+type Cluster struct {
+	// Dir holds the cluster's state, certificates and logs.
+	Dir string
+	// Kubeconfig is the path of an admin kubeconfig.
+	Kubeconfig string
+	// Config is the admin REST config.
+	Config *rest.Config
+	env    []string
+}
+
+// StartCluster starts a private local cluster. The caller stops it with Stop.
+func StartCluster() (*Cluster, error) {
+	dir, err := os.MkdirTemp("", "capstan-cluster-")
+	if err != nil {
+		return nil, err
+	}
+	// A random port block keeps parallel test binaries apart.
+	base := 20000 + 10*rand.IntN(3000)
+	c := &Cluster{Dir: dir, env: append(os.Environ(),
+		"CAPSTAN_CLUSTER_DIR="+dir, fmt.Sprintf("CAPSTAN_CLUSTER_PORT_BASE=%d", base))}
+	out, err := c.script("up")
+	if err != nil {
+		_, _ = c.script("down")
+		return nil, fmt.Errorf("starting the local cluster (logs in %s/logs): %w", dir, err)
+	}
+	c.Kubeconfig = strings.TrimSpace(lastLine(out))
+	c.Config, err = clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+	if err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Stop stops every process of the cluster and removes its directory.
+func (c *Cluster) Stop() {
+	_, _ = c.script("down")
+	_ = os.RemoveAll(c.Dir)
+}
+
+func (c *Cluster) script(verb string) (string, error) {
+	//nolint:gosec // G204: the script path is fixed inside this repository.
+	cmd := exec.Command(filepath.Join(RepoRoot(), "hack", "local-cluster.sh"), verb)
+	cmd.Env = c.env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("hack/local-cluster.sh %s: %w: %s", verb, err, stderr.String())
+	}
+	return string(out), nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
