@@ -1,0 +1,207 @@
+package values
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/capstan-dev/capstan/internal/chart"
+)
+
+// schemaURL is where a chart's schema is registered, as in Helm, so relative $refs resolve to
+// file: URLs, which the loader refuses.
+const schemaURL = "file:///values.schema.json"
+
+// DefaultMaxSchemaObjects bounds the JSON objects in one values.schema.json when
+// Composer.MaxSchemaObjects is zero. The validator compiles schemas in time quadratic in their
+// number of subschemas (about 4 s for 10,000 on a loaded 2-core machine), so an unbounded
+// schema would let a chart stall the controller. Real chart schemas hold a few hundred.
+const DefaultMaxSchemaObjects = 20000
+
+// ErrSchemaTooLarge reports a schema with more objects than the configured limit.
+var ErrSchemaTooLarge = errors.New("values schema is too large")
+
+// ErrExternalRef reports a schema $ref (or $schema) that would load a file or a URL. Capstan
+// never loads either; Helm v4 does, which is an SSRF and local-file-read risk.
+var ErrExternalRef = errors.New("external schema references are not allowed")
+
+// SchemaError is a failed validation of one or more charts. Its text is Helm v4's, with the
+// violations of each chart sorted so that it is deterministic.
+type SchemaError struct {
+	// Details is the per-chart report: "<chart>:\n- at '<pointer>': <message>\n" for each chart.
+	Details string
+	// Causes are the underlying errors, one per failing chart.
+	Causes []error
+}
+
+// Error returns Helm's message.
+func (e *SchemaError) Error() string {
+	return "values don't meet the specifications of the schema(s) in the following chart(s):\n" + e.Details
+}
+
+// Unwrap gives errors.Is and errors.As access to the causes.
+func (e *SchemaError) Unwrap() []error { return e.Causes }
+
+// ValidateSchema validates values (as returned by Coalesce) against ch's values.schema.json
+// and, recursively, every subchart's schema against that subchart's table (which holds the
+// globals it received). Subcharts whose table is missing or null are skipped; a table that is
+// not a map is reported. It never loads a file or URL: such a $ref fails with ErrExternalRef,
+// and urn: references resolve to the permissive schema true, as in Helm.
+func (c Composer) ValidateSchema(ch *chart.Chart, values map[string]any) error {
+	var sb strings.Builder
+	var causes []error
+	c.validateChart(ch, values, &sb, &causes)
+	if sb.Len() == 0 {
+		return nil
+	}
+	return &SchemaError{Details: sb.String(), Causes: causes}
+}
+
+func (c Composer) validateChart(ch *chart.Chart, values map[string]any, sb *strings.Builder, causes *[]error) {
+	if ch.Schema != nil {
+		if err := c.validateOne(ch.Schema, values); err != nil {
+			fmt.Fprintf(sb, "%s:\n%s", ch.Name(), schemaErrorText(err))
+			*causes = append(*causes, err)
+		}
+	}
+	for _, sub := range ch.Dependencies() {
+		raw, ok := values[sub.Name()]
+		if !ok || raw == nil {
+			continue
+		}
+		table, ok := raw.(map[string]any)
+		if !ok {
+			fmt.Fprintf(sb, "%s:\ninvalid type for values: expected object (map), got %T\n", sub.Name(), raw)
+			*causes = append(*causes, fmt.Errorf("values of %s are a %T, not a map", sub.Name(), raw))
+			continue
+		}
+		c.validateChart(sub, table, sb, causes)
+	}
+}
+
+// validateOne compiles one schema and validates values against it.
+func (c Composer) validateOne(schemaJSON []byte, values map[string]any) (err error) {
+	defer func() {
+		// The validator is a third-party library; a panic must not take the controller down.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("unable to validate schema: %v", r)
+		}
+	}()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
+	if err != nil {
+		return err
+	}
+	if limit := c.schemaObjectLimit(); limit > 0 && objectsExceed(doc, limit) {
+		return fmt.Errorf("%w: it holds more than %d JSON objects", ErrSchemaTooLarge, limit)
+	}
+	loader := &refusingLoader{warn: c.warnf}
+	compiler := jsonschema.NewCompiler()
+	compiler.UseLoader(loader)
+	if err := compiler.AddResource(schemaURL, doc); err != nil {
+		return err
+	}
+	schema, err := compiler.Compile(schemaURL)
+	if err != nil {
+		if loader.refused {
+			// The library does not unwrap its load errors; keep its text and make the cause
+			// reachable.
+			return &refusedError{err: err}
+		}
+		return err
+	}
+	if len(values) == 0 {
+		values = map[string]any{}
+	}
+	return schema.Validate(values)
+}
+
+func (c Composer) schemaObjectLimit() int {
+	if c.MaxSchemaObjects == 0 {
+		return DefaultMaxSchemaObjects
+	}
+	return c.MaxSchemaObjects
+}
+
+// objectsExceed reports whether doc holds more than limit JSON objects. It stops counting as soon
+// as the limit is passed; the JSON decoder has already bounded the nesting depth.
+func objectsExceed(doc any, limit int) bool {
+	count := 0
+	var walk func(v any) bool
+	walk = func(v any) bool {
+		switch t := v.(type) {
+		case map[string]any:
+			count++
+			if count > limit {
+				return true
+			}
+			for _, c := range t {
+				if walk(c) {
+					return true
+				}
+			}
+		case []any:
+			for _, c := range t {
+				if walk(c) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(doc)
+}
+
+// schemaErrorText renders err as Helm does: a validation error loses its first line and gains a
+// trailing newline, with causes sorted; any other error is printed as it is.
+func schemaErrorText(err error) string {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err.Error()
+	}
+	sortCauses(ve)
+	text := strings.TrimPrefix(ve.Error(), "jsonschema validation failed with '"+schemaURL+"#'\n")
+	return text + "\n"
+}
+
+// sortCauses orders every level of the error tree by instance location, then by text.
+func sortCauses(ve *jsonschema.ValidationError) {
+	for _, cause := range ve.Causes {
+		sortCauses(cause)
+	}
+	sort.SliceStable(ve.Causes, func(i, j int) bool {
+		a, b := ve.Causes[i], ve.Causes[j]
+		la, lb := strings.Join(a.InstanceLocation, "/"), strings.Join(b.InstanceLocation, "/")
+		if la != lb {
+			return la < lb
+		}
+		return a.Error() < b.Error()
+	})
+}
+
+// refusingLoader is the schema compiler's only loader. Metaschemas (json-schema.org drafts) are
+// embedded in the library and never reach it.
+type refusingLoader struct {
+	warn    func(format string, args ...any)
+	refused bool
+}
+
+// Load refuses every URL except urn:, which resolves to the permissive schema true.
+func (l *refusingLoader) Load(url string) (any, error) {
+	if strings.HasPrefix(strings.ToLower(url), "urn:") {
+		l.warn("unresolved URN reference ignored; using permissive schema: %s", url)
+		return true, nil
+	}
+	l.refused = true
+	return nil, ErrExternalRef
+}
+
+// refusedError is a schema compilation that failed because a reference was refused.
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string { return e.err.Error() }
+
+func (e *refusedError) Unwrap() []error { return []error{e.err, ErrExternalRef} }

@@ -1,0 +1,235 @@
+package values
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+)
+
+const replicasSchema = `{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "type": "object",
+  "properties": {"replicas": {"type": "integer", "minimum": 1}},
+  "required": ["replicas"]
+}`
+
+const prefix = "values don't meet the specifications of the schema(s) in the following chart(s):\n"
+
+func TestValidateSchema(t *testing.T) {
+	cases := map[string]struct {
+		build   func(t *testing.T) *testChart
+		user    []string // --set lines
+		want    string   // exact error text; empty means valid
+		wantErr error
+	}{
+		"valid values pass": {
+			build: func(t *testing.T) *testChart { return newChart(t, "app", "replicas: 1\n").schema(replicasSchema) },
+		},
+		"a chart without a schema is not validated": {
+			build: func(t *testing.T) *testChart { return newChart(t, "app", "replicas: x\n") },
+		},
+		"one violation, in Helm's format": {
+			build: func(t *testing.T) *testChart { return newChart(t, "app", "replicas: 1\n").schema(replicasSchema) },
+			user:  []string{"replicas=0"},
+			want:  prefix + "app:\n- at '/replicas': minimum: got 0, want 1\n",
+		},
+		"--set typing: 1.5 stays a string": {
+			build: func(t *testing.T) *testChart { return newChart(t, "app", "replicas: 1\n").schema(replicasSchema) },
+			user:  []string{"replicas=1.5"},
+			want:  prefix + "app:\n- at '/replicas': got string, want integer\n",
+		},
+		"a missing required property": {
+			build: func(t *testing.T) *testChart { return newChart(t, "app", "").schema(replicasSchema) },
+			want:  prefix + "app:\n- at '': missing property 'replicas'\n",
+		},
+		"every violation is listed, sorted by location": {
+			build: func(t *testing.T) *testChart {
+				return newChart(t, "app", "").schema(`{"properties": {
+					"a": {"type": "string"}, "b": {"type": "string"}, "c": {"type": "string"},
+					"d": {"type": "object", "properties": {"x": {"type": "string"}, "y": {"type": "string"}}}}}`)
+			},
+			user: []string{"c=1,a=1,b=1,d.y=1,d.x=1"},
+			want: prefix + "app:\n" +
+				"- at '/a': got number, want string\n" +
+				"- at '/b': got number, want string\n" +
+				"- at '/c': got number, want string\n" +
+				"- at '/d': validation failed\n" +
+				"  - at '/d/x': got number, want string\n" +
+				"  - at '/d/y': got number, want string\n",
+		},
+		"a subchart is validated against its own table, globals included": {
+			build: func(t *testing.T) *testChart {
+				sub := newChart(t, "sub", "x: 1\n").schema(`{"type": "object", "additionalProperties": false, "properties": {"x": {"type": "integer"}}}`)
+				return newChart(t, "app", "global: {g: 1}\n").schema(`{"type": "object"}`).subs(sub)
+			},
+			want: prefix + "sub:\n- at '': additional properties 'global' not allowed\n",
+		},
+		"root and subchart failures are both reported, root first": {
+			build: func(t *testing.T) *testChart {
+				sub := newChart(t, "sub", "num: 1\n").schema(`{"properties": {"num": {"maximum": 0}}}`)
+				return newChart(t, "app", "replicas: 1\n").schema(replicasSchema).subs(sub)
+			},
+			user: []string{"replicas=0"},
+			want: prefix + "app:\n- at '/replicas': minimum: got 0, want 1\nsub:\n- at '/num': maximum: got 1, want 0\n",
+		},
+		"a schema that is not JSON is reported as it is": {
+			build: func(t *testing.T) *testChart { return newChart(t, "app", "").schema(`{oops`) },
+			want:  prefix + "app:\ninvalid character 'o' looking for beginning of object key string",
+		},
+		"a local file reference is refused": {
+			build: func(t *testing.T) *testChart {
+				return newChart(t, "app", "").schema(`{"properties": {"a": {"$ref": "file:///etc/hostname"}}}`)
+			},
+			wantErr: ErrExternalRef,
+		},
+		"a relative reference resolves to a file and is refused": {
+			build: func(t *testing.T) *testChart {
+				return newChart(t, "app", "").schema(`{"$ref": "/dev/zero"}`)
+			},
+			wantErr: ErrExternalRef,
+		},
+		"an unknown metaschema URL is refused": {
+			build: func(t *testing.T) *testChart {
+				return newChart(t, "app", "").schema(`{"$schema": "https://example.invalid/meta"}`)
+			},
+			wantErr: ErrExternalRef,
+		},
+		"a urn reference is permissive": {
+			build: func(t *testing.T) *testChart {
+				return newChart(t, "app", "a: 1\n").schema(`{"properties": {"a": {"$ref": "urn:example:thing"}}}`)
+			},
+		},
+		"internal references work": {
+			build: func(t *testing.T) *testChart {
+				return newChart(t, "app", "").schema(`{"$defs": {"s": {"type": "string"}}, "properties": {"a": {"$ref": "#/$defs/s"}}}`)
+			},
+			user: []string{"a=1"},
+			want: prefix + "app:\n- at '/a': got number, want string\n",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			c := tc.build(t).chart()
+			user := map[string]any{}
+			for _, s := range tc.user {
+				g.Expect(ParseSet(s, user)).To(Succeed())
+			}
+			vals, err := Coalesce(c, user)
+			g.Expect(err).NotTo(HaveOccurred())
+			err = ValidateSchema(c, vals)
+			switch {
+			case tc.wantErr != nil:
+				g.Expect(err).To(MatchError(tc.wantErr))
+			case tc.want == "":
+				g.Expect(err).NotTo(HaveOccurred())
+			default:
+				g.Expect(err).To(MatchError(tc.want))
+				var se *SchemaError
+				g.Expect(errors.As(err, &se)).To(BeTrue())
+			}
+		})
+	}
+}
+
+// TestValidateSchema_subchartTables covers subchart tables that coalescing never produces but
+// that a caller may pass: missing and null tables are skipped, other non-maps are reported.
+func TestValidateSchema_subchartTables(t *testing.T) {
+	g := NewWithT(t)
+	c := newChart(t, "app", "").subs(newChart(t, "sub", "").schema(`{"required": ["x"]}`)).chart()
+	g.Expect(ValidateSchema(c, map[string]any{})).To(Succeed())
+	g.Expect(ValidateSchema(c, map[string]any{"sub": nil})).To(Succeed())
+	g.Expect(ValidateSchema(c, map[string]any{"sub": "text"})).To(MatchError(
+		prefix + "sub:\ninvalid type for values: expected object (map), got string\n"))
+	g.Expect(ValidateSchema(c, map[string]any{"sub": map[string]any{}})).To(MatchError(
+		prefix + "sub:\n- at '': missing property 'x'\n"))
+}
+
+// TestValidateSchema_deterministic repeats a many-violation validation: Go map order must not
+// leak into the message.
+func TestValidateSchema_deterministic(t *testing.T) {
+	g := NewWithT(t)
+	var props, sets []string
+	for i := range 30 {
+		props = append(props, fmt.Sprintf(`"k%02d": {"type": "string"}`, i))
+		sets = append(sets, fmt.Sprintf("k%02d=%d", i, i+1))
+	}
+	c := newChart(t, "app", "").schema(`{"properties": {` + strings.Join(props, ",") + `}}`).chart()
+	user := map[string]any{}
+	g.Expect(ParseSet(strings.Join(sets, ","), user)).To(Succeed())
+	first := ValidateSchema(c, user)
+	g.Expect(first).To(HaveOccurred())
+	g.Expect(strings.Count(first.Error(), "- at ")).To(Equal(30))
+	for range 20 {
+		g.Expect(ValidateSchema(c, user).Error()).To(Equal(first.Error()))
+	}
+}
+
+// TestValidateSchema_neverFetches points $refs at a live HTTP server and asserts it is never hit.
+func TestValidateSchema_neverFetches(t *testing.T) {
+	g := NewWithT(t)
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		_, _ = w.Write([]byte(`{"type": "string"}`))
+	}))
+	defer srv.Close()
+	for _, schema := range []string{
+		`{"$ref": "` + srv.URL + `/schema.json"}`,
+		`{"$schema": "` + srv.URL + `/meta", "type": "object"}`,
+		`{"$id": "` + srv.URL + `/root.json", "properties": {"a": {"$ref": "other.json"}}}`,
+	} {
+		c := newChart(t, "app", "a: 1\n").schema(schema).chart()
+		err := ValidateSchema(c, c.Values)
+		g.Expect(err).To(MatchError(ErrExternalRef), schema)
+	}
+	g.Expect(hits.Load()).To(BeZero())
+}
+
+// TestValidateSchema_longRefChain checks that a 10,000-step internal $ref chain stays bounded.
+func TestValidateSchema_longRefChain(t *testing.T) {
+	g := NewWithT(t)
+	var defs []string
+	const n = 10000
+	for i := range n {
+		defs = append(defs, fmt.Sprintf(`"d%d": {"$ref": "#/$defs/d%d"}`, i, i+1))
+	}
+	defs = append(defs, fmt.Sprintf(`"d%d": {"type": "integer"}`, n))
+	schema := `{"$defs": {` + strings.Join(defs, ",") + `}, "properties": {"a": {"$ref": "#/$defs/d0"}}}`
+	c := newChart(t, "app", "a: x\n").schema(schema).chart()
+	start := time.Now()
+	err := ValidateSchema(c, c.Values)
+	// Generous: the bound guards against a hang, not a slow machine (race detector included).
+	g.Expect(time.Since(start)).To(BeNumerically("<", time.Minute))
+	g.Expect(err).To(MatchError(ContainSubstring("got string, want integer")))
+}
+
+// TestValidateSchema_objectLimit checks that a schema too large to compile quickly is refused
+// before compiling, and that the limit can be changed.
+func TestValidateSchema_objectLimit(t *testing.T) {
+	g := NewWithT(t)
+	var props []string
+	for i := range DefaultMaxSchemaObjects {
+		props = append(props, fmt.Sprintf(`"p%d": {}`, i))
+	}
+	schema := `{"properties": {` + strings.Join(props, ",") + `}}` // the limit plus two objects
+	c := newChart(t, "app", "").schema(schema).chart()
+
+	start := time.Now()
+	err := ValidateSchema(c, c.Values)
+	g.Expect(time.Since(start)).To(BeNumerically("<", 10*time.Second))
+	g.Expect(err).To(MatchError(ErrSchemaTooLarge))
+	g.Expect(err.Error()).To(ContainSubstring("app:\nvalues schema is too large: it holds more than 20000 JSON objects"))
+
+	small := newChart(t, "app", "").schema(`{"properties": {"a": {}, "b": {}}}`).chart()
+	g.Expect(Composer{MaxSchemaObjects: 4}.ValidateSchema(small, nil)).To(Succeed())
+	g.Expect(Composer{MaxSchemaObjects: 3}.ValidateSchema(small, nil)).To(MatchError(ErrSchemaTooLarge))
+	g.Expect(Composer{MaxSchemaObjects: -1}.ValidateSchema(small, nil)).To(Succeed())
+}
