@@ -1,0 +1,154 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+)
+
+// UpdateStatus writes a revision's new status. It takes from rel only what a status change
+// carries (Info: status, description, timestamps, notes; and each hook's LastRun), keeps the
+// stored chart, values and manifest, and refuses any move Helm's lifecycle never makes
+// (ErrIllegalTransition). The write is conditional on the Secret's resourceVersion: if rel was
+// read from the store and the record changed since, or it changes during the call, the error
+// wraps ErrConflict.
+func (s *Store) UpdateStatus(ctx context.Context, rel *Release) error {
+	if rel == nil {
+		return fmt.Errorf("%w: nil release", ErrInvalid)
+	}
+	secret, err := s.getSecret(ctx, rel.Namespace, rel.Name, rel.Version)
+	if err != nil {
+		return err
+	}
+	if rel.resourceVersion != "" && rel.resourceVersion != secret.ResourceVersion {
+		return fmt.Errorf("%w: release %s/%s version %d changed since it was read",
+			ErrConflict, rel.Namespace, rel.Name, rel.Version)
+	}
+	stored, err := FromSecret(secret, s.maxDecoded)
+	if err != nil {
+		return err
+	}
+	if err := CheckTransition(stored.Info.Status, rel.Info.Status); err != nil {
+		return fmt.Errorf("release %s/%s version %d: %w", rel.Namespace, rel.Name, rel.Version, err)
+	}
+	stored.Info = rel.Info
+	copyHookRuns(stored.Hooks, rel.Hooks)
+	enc, err := Encode(stored)
+	if err != nil {
+		return err
+	}
+	if err := checkEncodedSize(stored.Name, len(enc)); err != nil {
+		return err
+	}
+	secret.Data[DataKey] = []byte(enc)
+	if secret.Labels == nil {
+		secret.Labels = map[string]string{}
+	}
+	setSystemLabels(secret.Labels, stored)
+	secret.Labels[LabelModifiedAt] = strconv.FormatInt(s.now().Unix(), 10)
+	if err := s.writer.Update(ctx, secret); err != nil {
+		return fmt.Errorf("update release %s/%s version %d: %w", rel.Namespace, rel.Name, rel.Version, mapWriteError(err))
+	}
+	rel.resourceVersion = secret.ResourceVersion
+	return nil
+}
+
+// copyHookRuns copies the LastRun of each hook in from to the hook of the same position and name.
+func copyHookRuns(to, from []*Hook) {
+	for i, h := range to {
+		if i < len(from) && from[i] != nil && h != nil && from[i].Name == h.Name && from[i].Kind == h.Kind {
+			h.LastRun = from[i].LastRun
+		}
+	}
+}
+
+// Supersede marks every deployed revision older than version as superseded, and returns their
+// versions. Call it after the revision `version` became deployed (upgrade, rollback) or
+// uninstalled with history kept: Helm keeps at most one deployed revision, the newest. A failed
+// revision stays failed.
+func (s *Store) Supersede(ctx context.Context, ns, name string, version int) ([]int, error) {
+	rels, err := s.List(ctx, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	var done []int
+	for _, rel := range rels {
+		if rel.Version >= version || rel.Info.Status != StatusDeployed {
+			continue
+		}
+		rel.Info.Status = StatusSuperseded
+		if err := s.UpdateStatus(ctx, rel); err != nil {
+			return done, err
+		}
+		done = append(done, rel.Version)
+	}
+	return done, nil
+}
+
+// RecoverPending marks every revision left pending-install, pending-upgrade or pending-rollback
+// as failed, with a description that says so, and returns them. A pending revision means the
+// operation that wrote it was interrupted (Capstan runs one operation per release at a time, so
+// call this only when none of its own is in flight).
+func (s *Store) RecoverPending(ctx context.Context, ns, name string) ([]*Release, error) {
+	rels, err := s.List(ctx, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	var done []*Release
+	for _, rel := range rels {
+		if !rel.Info.Status.IsPending() {
+			continue
+		}
+		was := rel.Info.Status
+		rel.Info.Status = StatusFailed
+		rel.Info.Description = fmt.Sprintf("Release %q was left %s by an interrupted operation; marked failed", name, was)
+		if err := s.UpdateStatus(ctx, rel); err != nil {
+			return done, err
+		}
+		done = append(done, rel)
+	}
+	return done, nil
+}
+
+// Prune deletes the oldest revisions until at most maxHistory remain, and returns the versions it
+// deleted. It never deletes the last deployed revision, the newest revision (whose number the
+// next revision continues from) or a corrupt record (left for a human). maxHistory <= 0 means
+// unlimited, as in Helm.
+func (s *Store) Prune(ctx context.Context, ns, name string, maxHistory int) ([]int, error) {
+	if maxHistory <= 0 {
+		return nil, nil
+	}
+	rels, err := s.List(ctx, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	var deleted []int
+	for _, rel := range pruneCandidates(rels, maxHistory) {
+		if err := s.Delete(ctx, ns, name, rel.Version); err != nil {
+			return deleted, err
+		}
+		deleted = append(deleted, rel.Version)
+	}
+	return deleted, nil
+}
+
+// pruneCandidates picks, oldest first, the revisions to delete so that at most maxHistory remain.
+// rels is sorted by version.
+func pruneCandidates(rels []*Release, maxHistory int) []*Release {
+	if len(rels) <= maxHistory {
+		return nil
+	}
+	keep := lastDeployed(rels)
+	newest := rels[len(rels)-1]
+	var out []*Release
+	for _, rel := range rels {
+		if len(rels)-len(out) <= maxHistory {
+			break
+		}
+		if rel == keep || rel == newest || rel.decodeErr != nil {
+			continue
+		}
+		out = append(out, rel)
+	}
+	return out
+}
