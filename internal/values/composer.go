@@ -2,6 +2,7 @@ package values
 
 import (
 	"fmt"
+	"log/slog"
 	"sort"
 
 	"github.com/capstan-dev/capstan/internal/chart"
@@ -10,16 +11,35 @@ import (
 // Composer runs the chart-aware steps (dependency processing, coalescing, schema validation)
 // and reports the warnings Helm would print along the way. The zero value drops warnings.
 type Composer struct {
-	// Warn receives each non-fatal warning as one line of text. Nil discards them.
+	// Logger receives the warnings as Helm v4 logs them: coalescing notices at Info level as one
+	// line of text, dependency warnings at Warn level with attributes. Nil discards them.
+	Logger *slog.Logger
+	// Warn receives each non-fatal warning as one line of text, in addition to Logger. Nil
+	// discards them.
 	Warn func(msg string)
 	// MaxSchemaObjects bounds the JSON objects in one values.schema.json: 0 means
 	// DefaultMaxSchemaObjects, a negative value means no limit. Helm has none.
 	MaxSchemaObjects int
 }
 
+// warnf reports a notice Helm prints through the standard logger (Info level under Helm v4).
 func (c Composer) warnf(format string, args ...any) {
+	text := fmt.Sprintf(format, args...)
+	if c.Logger != nil {
+		c.Logger.Info(text)
+	}
 	if c.Warn != nil {
-		c.Warn(fmt.Sprintf(format, args...))
+		c.Warn(text)
+	}
+}
+
+// warn reports a warning Helm v4 logs at Warn level with attributes; text is its one-line form.
+func (c Composer) warn(text, msg string, attrs ...any) {
+	if c.Logger != nil {
+		c.Logger.Warn(msg, attrs...)
+	}
+	if c.Warn != nil {
+		c.Warn(text)
 	}
 }
 

@@ -238,7 +238,8 @@ func (c Composer) processTags(reqs []*chart.Dependency, cvals map[string]any) {
 			b, isBool := v.(bool)
 			switch {
 			case !isBool:
-				c.warnf("tag %q for chart %s returned non-bool value", tag, r.Name)
+				c.warn(fmt.Sprintf("tag %q for chart %s returned non-bool value", tag, r.Name),
+					"returned non-bool value", "tag", tag, "chart", r.Name)
 			case b:
 				hasTrue = true
 			default:
@@ -268,7 +269,8 @@ func (c Composer) processConditions(reqs []*chart.Dependency, cvals map[string]a
 				r.Enabled = b
 				break
 			}
-			c.warnf("Condition path '%s' for chart %s returned non-bool value", cond, r.Name)
+			c.warn(fmt.Sprintf("Condition path '%s' for chart %s returned non-bool value", cond, r.Name),
+				"returned non-bool value", "path", cond, "chart", r.Name)
 		}
 	}
 }

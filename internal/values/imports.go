@@ -57,7 +57,12 @@ func (c Composer) importDependency(r *chart.Dependency, cvals, imported map[stri
 		normalised = append(normalised, map[string]string{"child": child, "parent": parent})
 		src, err := table(cvals, r.Name+"."+child)
 		if err != nil {
-			c.warnf("ImportValues missing table from chart %s: %v", r.Name, err)
+			text := fmt.Sprintf("ImportValues missing table from chart %s: %v", r.Name, err)
+			if _, short := entry.(string); short {
+				c.warn(text, "ImportValues missing table", "error", err)
+			} else {
+				c.warn(text, "ImportValues missing table from chart", "chart", r.Name, "error", err)
+			}
 			continue
 		}
 		if len(src) == 0 {

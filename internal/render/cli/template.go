@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/capstan-dev/capstan/internal/chart"
+	"github.com/capstan-dev/capstan/internal/engine"
+	"github.com/capstan-dev/capstan/internal/render"
+)
+
+// debugHint is what Helm appends to errors of the rendering stage.
+const debugHint = "\n\nUse --debug flag to render out invalid YAML"
+
+// templateOptions are the flags of `capstan template`.
+type templateOptions struct {
+	values        valueFlags
+	namespace     string
+	kubeVersion   string
+	apiVersions   []string
+	includeCRDs   bool
+	skipTests     bool
+	noHooks       bool
+	showOnly      []string
+	isUpgrade     bool
+	outputDir     string
+	skipSchema    bool
+	releaseName   string
+	chartLocation string
+}
+
+// NewTemplateCommand returns `capstan template [NAME] CHART`, which renders a chart locally and
+// prints the manifests exactly as `helm template` v4.3.1 does.
+func NewTemplateCommand() *cobra.Command {
+	o := &templateOptions{}
+	cmd := &cobra.Command{
+		Use:   "template [NAME] CHART",
+		Short: "Render chart templates locally and display the output",
+		Long: "Render a chart directory or .tgz archive locally, the way `helm template` does, and print the " +
+			"manifests: CRDs (with --include-crds), then the regular manifests in install order, then the hooks.",
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.releaseName, o.chartLocation = render.DefaultReleaseName, args[len(args)-1]
+			if len(args) == 2 {
+				o.releaseName = args[0]
+			}
+			return o.run(cmd)
+		},
+	}
+	fs := cmd.Flags()
+	o.values.bind(fs)
+	fs.StringVarP(&o.namespace, "namespace", "n", "", "namespace scope for this request (default \"default\")")
+	fs.StringVar(&o.kubeVersion, "kube-version", "", "Kubernetes version used for Capabilities.KubeVersion")
+	fs.StringSliceVarP(&o.apiVersions, "api-versions", "a", nil, "Kubernetes api versions used for Capabilities.APIVersions (multiple can be specified)")
+	fs.BoolVar(&o.includeCRDs, "include-crds", false, "include CRDs in the templated output")
+	fs.BoolVar(&o.skipTests, "skip-tests", false, "skip tests from templated output")
+	fs.BoolVar(&o.noHooks, "no-hooks", false, "prevent hooks from being printed")
+	fs.StringArrayVarP(&o.showOnly, "show-only", "s", nil, "only show manifests rendered from the given templates")
+	fs.BoolVar(&o.isUpgrade, "is-upgrade", false, "set .Release.IsUpgrade instead of .Release.IsInstall")
+	fs.StringVar(&o.outputDir, "output-dir", "", "writes the executed templates to files in output-dir instead of stdout")
+	fs.BoolVar(&o.skipSchema, "skip-schema-validation", false, "disable JSON schema validation")
+	return cmd
+}
+
+func (o *templateOptions) run(cmd *cobra.Command) error {
+	log := newLogger(cmd.ErrOrStderr())
+	res, err := o.render(cmd, log)
+	if err != nil {
+		if render.StageOf(err) == render.StageRender {
+			return fmt.Errorf("%w%s", err, debugHint)
+		}
+		return err
+	}
+	out := &templateOutput{opts: o, stdout: cmd.OutOrStdout()}
+	return out.print(res)
+}
+
+// render does what `helm template` does before printing, in helm's order: locate the chart,
+// merge values, load the chart, capabilities, render.
+func (o *templateOptions) render(cmd *cobra.Command, log *slog.Logger) (*render.Result, error) {
+	location, err := locateChart(o.chartLocation)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := o.values.merge(cmd.InOrStdin())
+	if err != nil {
+		return nil, err
+	}
+	c, err := chart.Load(location, chart.DefaultLimits())
+	if err != nil {
+		return nil, err
+	}
+	if c.Metadata.Deprecated {
+		log.Warn("this chart is deprecated")
+	}
+	caps, err := o.capabilities()
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := cmd.Context().Value(helmVersionKey{}).(string); ok {
+		caps.HelmVersion.Version = v
+	}
+	return render.Render(cmd.Context(), c, vals, render.Options{
+		ReleaseName: o.releaseName, Namespace: o.namespaceOrDefault(), IsUpgrade: o.isUpgrade,
+		Capabilities: caps, IncludeCRDs: o.includeCRDs && o.outputDir == "", SkipSchemaValidation: o.skipSchema,
+		Logger: log,
+	})
+}
+
+type helmVersionKey struct{}
+
+// WithHelmVersion returns a context under which `capstan template` reports version as
+// .Capabilities.HelmVersion.Version. Conformance tests use it to match a reference helm binary
+// built with `go install`, which reports "v4.3" where the official v4.3.1 release reports "v4.3.1".
+func WithHelmVersion(ctx context.Context, version string) context.Context {
+	return context.WithValue(ctx, helmVersionKey{}, version)
+}
+
+// capabilities are Helm's client-only defaults with --kube-version and --api-versions applied.
+func (o *templateOptions) capabilities() (*engine.Capabilities, error) {
+	caps := engine.DefaultCapabilities()
+	if o.kubeVersion != "" {
+		kv, err := engine.ParseKubeVersion(o.kubeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("invalid kube version '%s': %w", o.kubeVersion, parseCause(err))
+		}
+		caps.KubeVersion = kv
+	}
+	caps.APIVersions = append(caps.APIVersions, o.apiVersions...)
+	return caps, nil
+}
+
+// parseCause drops the engine's own "parse kube version" context, which helm's message does not
+// have, keeping the parser's error.
+func parseCause(err error) error {
+	if cause := errors.Unwrap(err); cause != nil {
+		return cause
+	}
+	return err
+}
+
+func (o *templateOptions) namespaceOrDefault() string {
+	if strings.TrimSpace(o.namespace) == "" {
+		return "default"
+	}
+	return o.namespace
+}

@@ -1,0 +1,66 @@
+package conformance
+
+import (
+	"encoding/base64"
+	"testing"
+
+	. "github.com/onsi/gomega"
+)
+
+const pem = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIRAK\n-----END CERTIFICATE-----"
+
+func TestDiffObjects(t *testing.T) {
+	base := "---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n"
+	cases := map[string]struct {
+		want, got string
+		same      bool
+	}{
+		"identical output":                 {base, base, true},
+		"blank lines do not matter":        {base, base + "\n\n", true},
+		"a changed value is a difference":  {base, base[:len(base)-2] + "w\n", false},
+		"a missing object is a difference": {base, "", false},
+		"document order does not matter": {
+			base + "---\n# Source: c/templates/b.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: b\n",
+			"---\n# Source: c/templates/b.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: b\n" + base, true,
+		},
+		"the source template is compared": {base, "---\n# Source: c/templates/z.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n", false},
+		"a repeated object is kept twice": {base + base, base, false},
+		"generated certificates are masked, in text and base64": {
+			"---\n# Source: c/templates/s.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  tls.crt: " +
+				base64.StdEncoding.EncodeToString([]byte(pem+"\n")) + "\nstringData:\n  ca: |\n    " + pem[:27] + "\n    AAAA\n    -----END CERTIFICATE-----\n",
+			"---\n# Source: c/templates/s.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  tls.crt: " +
+				base64.StdEncoding.EncodeToString([]byte(pem[:27]+"\nBBBB\n-----END CERTIFICATE-----\n")) + "\nstringData:\n  ca: |\n    " + pem[:27] + "\n    CCCC\n    -----END CERTIFICATE-----\n",
+			true,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			diff := diffObjects(tc.want, tc.got)
+			if tc.same {
+				g.Expect(diff).To(BeEmpty())
+			} else {
+				g.Expect(diff).NotTo(BeEmpty())
+			}
+		})
+	}
+}
+
+func TestMaskText(t *testing.T) {
+	g := NewWithT(t)
+	g.Expect(maskText("a: " + base64.StdEncoding.EncodeToString([]byte(pem)))).To(Equal("a: " + masked))
+	g.Expect(maskText("x\n" + pem + "\ny")).To(Equal("x\n" + masked + "\ny"))
+	g.Expect(maskText("plain: text")).To(Equal("plain: text"))
+}
+
+func TestLoadCorpus(t *testing.T) {
+	g := NewWithT(t)
+	c, err := LoadCorpus(CorpusFile)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(len(c.Charts)).To(BeNumerically(">=", 8))
+	for _, ch := range c.Charts {
+		g.Expect(ch.SetNames()[0]).To(Equal("default"))
+		g.Expect(len(ch.SetNames())).To(BeNumerically(">=", 3), ch.Name)
+	}
+	g.Expect(c.Charts[0].TemplateArgs("/dir", "default")).To(Equal([]string{"cert-manager", "/dir", "--namespace", "cert-manager"}))
+}
