@@ -31,14 +31,17 @@ func StartCluster() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A random port block keeps parallel test binaries apart.
-	base := 20000 + 10*rand.IntN(3000)
+	// A random port block keeps parallel test binaries apart; it stays below the kernel's
+	// ephemeral range (32768 and up) so outgoing connections never hold one of its ports.
+	base := 20000 + 10*rand.IntN(1270)
 	c := &Cluster{Dir: dir, env: append(os.Environ(),
 		"CAPSTAN_CLUSTER_DIR="+dir, fmt.Sprintf("CAPSTAN_CLUSTER_PORT_BASE=%d", base))}
 	out, err := c.script("up")
 	if err != nil {
 		_, _ = c.script("down")
-		return nil, fmt.Errorf("starting the local cluster (logs in %s/logs): %w", dir, err)
+		logs := readLogs(dir)
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("starting the local cluster: %w%s", err, logs)
 	}
 	c.Kubeconfig = strings.TrimSpace(lastLine(out))
 	c.Config, err = clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
@@ -66,6 +69,24 @@ func (c *Cluster) script(verb string) (string, error) {
 		return "", fmt.Errorf("hack/local-cluster.sh %s: %w: %s", verb, err, stderr.String())
 	}
 	return string(out), nil
+}
+
+// readLogs returns the tail of each component's log, for an error message.
+func readLogs(dir string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
+	var b strings.Builder
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		tail := string(data)
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		fmt.Fprintf(&b, "\n--- %s ---\n%s", filepath.Base(f), tail)
+	}
+	return b.String()
 }
 
 func lastLine(s string) string {

@@ -1,0 +1,92 @@
+package health_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/health"
+)
+
+func st(kind, ns, name string, s health.ObjectStatus) health.ObjectStatus {
+	s.Ref = apply.ObjectRef{Kind: kind, Namespace: ns, Name: name}
+	return s
+}
+
+func TestReport_Summary(t *testing.T) {
+	many := make([]health.ObjectStatus, 0, 40)
+	for i := range 40 {
+		many = append(many, st("ConfigMap", "ns", fmt.Sprintf("cm-%02d", i), health.ObjectStatus{Status: health.NotFound, Message: "not found"}))
+	}
+	huge := st("Widget", "ns", "w", health.ObjectStatus{Status: health.InProgress, Message: strings.Repeat("y", 600)})
+	cases := map[string]struct {
+		report health.Report
+		want   string
+	}{
+		"a ready report has an empty summary": {
+			report: health.Report{Checked: 3},
+			want:   "",
+		},
+		"in-progress objects show their message, others their status too": {
+			report: health.Report{Checked: 3, NotReady: []health.ObjectStatus{
+				st("Deployment", "ns", "web", health.ObjectStatus{Status: health.InProgress, Message: "Available: 0/2"}),
+				st("Job", "ns", "migrate", health.ObjectStatus{Status: health.Failed, Message: "Job failed: BackoffLimitExceeded"}),
+			}},
+			want: "Deployment/ns/web: Available: 0/2; Job/ns/migrate: Failed: Job failed: BackoffLimitExceeded",
+		},
+		"cluster-scoped objects have no namespace in their name": {
+			report: health.Report{Checked: 1, NotReady: []health.ObjectStatus{
+				st("CustomResourceDefinition", "", "widgets.example.com", health.ObjectStatus{Status: health.InProgress, Message: "Install in progress"}),
+			}},
+			want: "CustomResourceDefinition/widgets.example.com: Install in progress",
+		},
+		"objects that do not fit are counted": {
+			report: health.Report{Checked: 40, NotReady: many},
+			want: strings.Join(func() []string {
+				var parts []string
+				for i := range 12 {
+					parts = append(parts, fmt.Sprintf("ConfigMap/ns/cm-%02d: NotFound: not found", i))
+				}
+				return parts
+			}(), "; ") + " (and 28 more)",
+		},
+		"one object too long to fit is cut, never dropped": {
+			report: health.Report{Checked: 2, NotReady: []health.ObjectStatus{huge, many[0]}},
+			want:   "Widget/ns/w: " + strings.Repeat("y", 512-len("Widget/ns/w: ")-len(" (and 1 more)")-len("…")) + "… (and 1 more)",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			got := tc.report.Summary()
+			g.Expect(got).To(Equal(tc.want))
+			g.Expect(len(got)).To(BeNumerically("<=", health.MaxSummaryLength))
+			g.Expect(tc.report.Ready()).To(Equal(len(tc.report.NotReady) == 0))
+		})
+	}
+}
+
+func TestReport_Failed(t *testing.T) {
+	g := NewWithT(t)
+	failed := st("Job", "ns", "a", health.ObjectStatus{Status: health.Failed, Message: "x"})
+	r := health.Report{Checked: 3, NotReady: []health.ObjectStatus{
+		failed, st("Job", "ns", "b", health.ObjectStatus{Status: health.InProgress, Message: "y"}),
+	}}
+	g.Expect(r.Failed()).To(Equal([]health.ObjectStatus{failed}))
+	g.Expect((&health.FailedError{Report: r}).Error()).To(Equal("objects failed: Job/ns/a: Failed: x"))
+}
+
+func TestTimeoutError(t *testing.T) {
+	g := NewWithT(t)
+	var err error = &health.TimeoutError{Timeout: 5 * time.Second, Report: health.Report{Checked: 4, NotReady: []health.ObjectStatus{
+		st("Deployment", "ns", "web", health.ObjectStatus{Status: health.InProgress, Message: "Available: 0/2"}),
+	}}}
+	g.Expect(err.Error()).To(Equal("timed out after 5s waiting for 1 of 4 objects to become ready: Deployment/ns/web: Available: 0/2"))
+	g.Expect(errors.Is(err, context.DeadlineExceeded)).To(BeTrue())
+}

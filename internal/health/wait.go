@@ -1,0 +1,128 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/capstan-dev/capstan/internal/apply"
+)
+
+var errWaitTimeout = errors.New("health wait timed out")
+
+// Wait looks at the objects every Interval until all of them are Current, and returns nil then. It
+// returns a *FailedError as soon as one is Failed, a *TimeoutError naming the objects still not ready
+// when timeout runs out (timeout <= 0 leaves the bound to ctx), and ctx's error promptly when ctx is
+// cancelled. progress, when not nil, is called with the first report and with every report whose
+// Summary differs from the previous one, so a caller can keep a condition message current without
+// writing on every look.
+//
+// Once an object has been seen Current it is not read again during this wait: one GET per look goes
+// only to objects not yet ready. A regression after that point (a Pod of a ready Deployment crashing) is
+// for the next reconcile's Check to notice. A read error that may pass (a timeout, a 5xx, a refused
+// connection) marks the object Unknown for that look and is retried; an error that cannot pass
+// (forbidden, unauthorised, a malformed request) ends the wait at once.
+func (c *Checker) Wait(ctx context.Context, refs []apply.ObjectRef, timeout time.Duration, progress func(Report)) error {
+	waitCtx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		waitCtx, cancel = context.WithTimeoutCause(ctx, timeout, errWaitTimeout)
+		defer cancel()
+	}
+	w := newWaiter(c, refs, progress)
+	ticker := time.NewTicker(c.interval)
+	defer ticker.Stop()
+	for {
+		report, err := w.look(waitCtx)
+		switch {
+		case err == nil && report.Ready():
+			return nil
+		case waitCtx.Err() != nil:
+			return w.ended(ctx, timeout)
+		case err != nil:
+			return err
+		case len(report.Failed()) > 0:
+			return &FailedError{Report: report}
+		}
+		w.report(report)
+		select {
+		case <-waitCtx.Done():
+			return w.ended(ctx, timeout)
+		case <-ticker.C:
+		}
+	}
+}
+
+// waiter holds the state of one Wait: the objects not yet seen Current and the last report.
+type waiter struct {
+	checker  *Checker
+	total    int
+	pending  []apply.ObjectRef
+	last     Report
+	reported string
+	progress func(Report)
+}
+
+func newWaiter(c *Checker, refs []apply.ObjectRef, progress func(Report)) *waiter {
+	pending := unique(refs)
+	notChecked := make([]ObjectStatus, 0, len(pending))
+	for _, r := range pending {
+		notChecked = append(notChecked, ObjectStatus{Ref: r, Status: Unknown, Message: "not checked yet"})
+	}
+	return &waiter{checker: c, total: len(pending), pending: pending,
+		last: newReport(len(pending), notChecked), progress: progress}
+}
+
+// look reads every pending object once, drops those that are Current from pending, and returns the
+// report of the rest.
+func (w *waiter) look(ctx context.Context) (Report, error) {
+	var notReady []ObjectStatus
+	still := w.pending[:0:0]
+	for _, ref := range w.pending {
+		if ctx.Err() != nil {
+			return Report{}, ctx.Err()
+		}
+		s, err := w.checker.status(ctx, ref)
+		if err != nil && permanent(err) {
+			return Report{}, fmt.Errorf("reading %s: %w", ref, err)
+		}
+		if err != nil {
+			s = ObjectStatus{Ref: ref, Status: Unknown, Message: oneLine("cannot be read: " + err.Error())}
+		}
+		if s.Status != Current {
+			notReady = append(notReady, s)
+			still = append(still, ref)
+		}
+	}
+	w.pending = still
+	w.last = newReport(w.total, notReady)
+	return w.last, nil
+}
+
+func (w *waiter) report(r Report) {
+	if w.progress == nil {
+		return
+	}
+	if summary := r.Summary(); summary != w.reported {
+		w.reported = summary
+		w.progress(r)
+	}
+}
+
+// ended explains why the wait stopped before everything was ready: the caller's context, or the timeout.
+func (w *waiter) ended(parent context.Context, timeout time.Duration) error {
+	if err := parent.Err(); err != nil {
+		return fmt.Errorf("waiting for %d objects to become ready: %w", len(w.pending), err)
+	}
+	return &TimeoutError{Timeout: timeout, Report: w.last}
+}
+
+// permanent reports whether a read error will not pass by itself, so waiting longer is pointless.
+func permanent(err error) bool {
+	return errors.Is(err, ErrNoVersion) || apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) ||
+		apierrors.IsBadRequest(err) || apierrors.IsMethodNotSupported(err) || apierrors.IsInvalid(err) ||
+		apierrors.IsNotAcceptable(err) || apierrors.IsUnsupportedMediaType(err)
+}
