@@ -33,7 +33,7 @@ func StartCluster() (*Cluster, error) {
 	}
 	// A random port block keeps parallel test binaries apart; it stays below the kernel's
 	// ephemeral range (32768 and up) so outgoing connections never hold one of its ports.
-	base := 20000 + 10*rand.IntN(1270)
+	base := 20000 + 10*rand.IntN(1270) //nolint:gosec // G404: spreading test ports needs no cryptographic randomness.
 	c := &Cluster{Dir: dir, env: append(os.Environ(),
 		"CAPSTAN_CLUSTER_DIR="+dir, fmt.Sprintf("CAPSTAN_CLUSTER_PORT_BASE=%d", base))}
 	out, err := c.script("up")
