@@ -12,39 +12,21 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	. "github.com/onsi/gomega"
-)
 
-var (
-	helmOnce sync.Once
-	helmPath string
-	helmErr  error
+	"github.com/capstan-dev/capstan/internal/testenv/oracle"
 )
 
 // helmBinary returns the reference helm, building it if needed.
 func helmBinary(t *testing.T) string {
 	t.Helper()
-	helmOnce.Do(func() {
-		if p := os.Getenv("HELM"); p != "" {
-			helmPath = p
-			return
-		}
-		var stderr bytes.Buffer
-		cmd := exec.Command("../../hack/tools.sh", "helm")
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		helmPath, helmErr = strings.TrimSpace(string(out)), err
-		if err != nil {
-			helmErr = fmt.Errorf("%w\n%s", err, stderr.String())
-		}
-	})
-	if helmErr != nil {
-		t.Fatalf("the reference helm binary could not be built with hack/tools.sh helm: %v", helmErr)
+	p, err := oracle.Helm()
+	if err != nil {
+		t.Fatalf("the reference helm binary is not available: %v", err)
 	}
-	return helmPath
+	return p
 }
 
 // writeChart writes a chart directory for helm from a map of relative paths to contents.

@@ -8,44 +8,24 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+
+	"github.com/capstan-dev/capstan/internal/testenv/oracle"
 )
 
 // The tests in this file use the reference helm v4.3.1 binary as an oracle against loopback
 // servers. hack/tools.sh builds it once per machine; a failure to build fails the tests.
 
-var (
-	helmOnce sync.Once
-	helmPath string
-	helmErr  error
-)
-
 func helmBinary(t *testing.T) string {
 	t.Helper()
-	helmOnce.Do(func() {
-		script, err := filepath.Abs(filepath.Join("..", "..", "hack", "tools.sh"))
-		if err != nil {
-			helmErr = err
-			return
-		}
-		var stderr bytes.Buffer
-		cmd := exec.Command(script, "helm")
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			helmErr = fmt.Errorf("hack/tools.sh helm: %w: %s", err, stderr.String())
-			return
-		}
-		helmPath = strings.TrimSpace(string(out))
-	})
-	if helmErr != nil {
-		t.Fatalf("the reference helm binary is needed for this test and could not be built: %v", helmErr)
+	p, err := oracle.Helm()
+	if err != nil {
+		t.Fatalf("the reference helm binary is needed for this test and is not available: %v", err)
 	}
-	return helmPath
+	return p
 }
 
 // runHelm runs helm with its configuration, cache and data kept in a temporary home.

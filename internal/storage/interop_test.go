@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,17 +18,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/capstan-dev/capstan/internal/testenv/oracle"
 )
 
 // The reference helm binary (v4.3.1) is the oracle for the record format: it must read what the
 // store writes, and the store must read and continue what it writes. $HELM (set by the Makefile)
 // names the binary; otherwise hack/tools.sh builds it.
-var (
-	helmOnce sync.Once
-	helmBin  string
-	helmErr  error
-)
-
 // helmCLI runs the reference helm binary against the shared control plane, with its own
 // configuration directories and a kubeconfig for an envtest admin user.
 type helmCLI struct {
@@ -41,16 +36,9 @@ type helmCLI struct {
 func newHelm(t *testing.T) *helmCLI {
 	t.Helper()
 	startEnv(t)
-	helmOnce.Do(func() {
-		if helmBin = os.Getenv("HELM"); helmBin != "" {
-			return
-		}
-		var out []byte
-		out, helmErr = exec.Command("../../hack/tools.sh", "helm").Output()
-		helmBin = strings.TrimSpace(string(out))
-	})
-	if helmErr != nil {
-		t.Fatalf("cannot build the reference helm binary with hack/tools.sh helm: %v", helmErr)
+	helmBin, err := oracle.Helm()
+	if err != nil {
+		t.Fatalf("the reference helm binary is not available: %v", err)
 	}
 	user, err := env.AddUser(envtest.User{Name: "helm-oracle", Groups: []string{"system:masters"}}, nil)
 	if err != nil {

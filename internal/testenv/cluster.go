@@ -25,8 +25,20 @@ type Cluster struct {
 	env    []string
 }
 
-// StartCluster starts a private local cluster. The caller stops it with Stop.
+// StartCluster starts a private local cluster, trying another port block when one is taken. The
+// caller stops it with Stop.
 func StartCluster() (*Cluster, error) {
+	var err error
+	for range 3 {
+		var c *Cluster
+		if c, err = startCluster(); err == nil {
+			return c, nil
+		}
+	}
+	return nil, err
+}
+
+func startCluster() (*Cluster, error) {
 	dir, err := os.MkdirTemp("", "capstan-cluster-")
 	if err != nil {
 		return nil, err

@@ -10,46 +10,28 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/capstan-dev/capstan/internal/chart"
+
+	"github.com/capstan-dev/capstan/internal/testenv/oracle"
 )
 
 // The oracle tests run the reference helm v4.3.1 binary (built once per machine by
 // hack/tools.sh) on charts written from the same in-memory charts our code composes, and
 // compare every chart's .Values (with types) or the error text.
 
-var (
-	helmOnce sync.Once
-	helmPath string
-	helmErr  error
-)
-
 // helmBinary returns the reference helm binary, building it on first use.
 func helmBinary(t *testing.T) string {
 	t.Helper()
-	helmOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-		defer cancel()
-		var stderr bytes.Buffer
-		cmd := exec.CommandContext(ctx, "../../hack/tools.sh", "helm")
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			helmErr = err
-			helmPath = stderr.String()
-			return
-		}
-		helmPath = strings.TrimSpace(string(out))
-	})
-	if helmErr != nil {
-		t.Fatalf("the reference helm binary could not be built with hack/tools.sh helm: %v\n%s", helmErr, helmPath)
+	p, err := oracle.Helm()
+	if err != nil {
+		t.Fatalf("the reference helm binary is not available: %v", err)
 	}
-	return helmPath
+	return p
 }
 
 // dumpTemplate prints each chart's .Values with the kind of every leaf, so that int64, float64,
