@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/capstan-dev/capstan/internal/chart"
+	"github.com/capstan-dev/capstan/internal/storage"
+	"github.com/capstan-dev/capstan/internal/values"
+)
+
+// Values returns the values of a revision as `helm get values` does: the user-supplied values
+// (the record's config), or with all set the computed values — the chart defaults stored in the
+// record coalesced under the config with internal/values, Helm's rules included (a null in the
+// config deletes a default, nulls among the defaults are dropped). Records keep only the parent
+// chart's defaults, so subchart defaults are not part of the result (nor are they in Helm's).
+func Values(rec *storage.Release, all bool) (map[string]any, error) {
+	if !all {
+		return rec.Config, nil
+	}
+	md := rec.Chart.Metadata
+	if md == nil {
+		md = &chart.Metadata{Name: rec.Name}
+	}
+	ch := &chart.Chart{Metadata: md, Values: rec.Chart.Values}
+	out, err := values.Coalesce(ch, rec.Config)
+	if err != nil {
+		return nil, fmt.Errorf("computing the values of revision %d: %w", rec.Version, err)
+	}
+	return out, nil
+}
+
+// WriteValues prints values in format f. The table format is helm's: a heading, USER-SUPPLIED
+// VALUES or COMPUTED VALUES, then YAML ("null" when there are none).
+func WriteValues(w io.Writer, f Format, vals map[string]any, all bool) error {
+	if f != FormatTable {
+		return Encode(w, f, vals)
+	}
+	heading := "USER-SUPPLIED VALUES:"
+	if all {
+		heading = "COMPUTED VALUES:"
+	}
+	if _, err := fmt.Fprintln(w, heading); err != nil {
+		return err
+	}
+	return Encode(w, FormatYAML, vals)
+}
+
+// WriteManifest prints a revision's manifest as `helm get manifest` does.
+func WriteManifest(w io.Writer, rec *storage.Release) error {
+	_, err := fmt.Fprintln(w, rec.Manifest)
+	return err
+}
+
+// WriteNotes prints a revision's notes as `helm get notes` does; nothing when it has none.
+func WriteNotes(w io.Writer, rec *storage.Release) error {
+	if rec.Info.Notes == "" {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "NOTES:\n%s\n", rec.Info.Notes)
+	return err
+}
