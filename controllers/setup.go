@@ -6,8 +6,9 @@ import (
 	"github.com/capstan-dev/capstan/internal/options"
 )
 
-// Setup registers every reconciler with the manager. Each kind's reconciler is added here when its
-// controller lands; until then the manager serves nothing for it and never marks an object Ready.
-func Setup(_ ctrl.Manager, _ options.Options) error {
-	return nil
+// Setup registers every reconciler with the manager. The ChartRepository and Release controllers
+// share one set of chart sources, so an index or archive fetched for one is reused by the other.
+func Setup(mgr ctrl.Manager, opts options.Options) error {
+	sources := NewChartSources(opts)
+	return SetupChartRepository(mgr, opts, ChartRepositoryDeps{Sources: sources})
 }

@@ -1,0 +1,57 @@
+package reconcile
+
+import (
+	"context"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+)
+
+// ReleaseChartSource is the chart source of the Release state machine (it implements
+// ChartSource): it resolves and fetches charts through a shared ChartSources, reading the
+// repositories' Secrets through the reader it was built with.
+type ReleaseChartSource struct {
+	sources *ChartSources
+	reader  client.Reader
+}
+
+// NewReleaseChartSource returns a chart source over sources that reads Secrets with reader.
+func NewReleaseChartSource(sources *ChartSources, reader client.Reader) *ReleaseChartSource {
+	return &ReleaseChartSource{sources: sources, reader: reader}
+}
+
+// Resolve returns the version of chart in cr that constraint selects and the lower-case hex
+// sha256 of its archive. The choice is remembered, so that a Fetch of that version downloads
+// exactly the archive this call described even if the index changes in between.
+func (r *ReleaseChartSource) Resolve(ctx context.Context, cr *capstanv1.ChartRepository, chart, constraint string) (version, digest string, err error) {
+	e, err := r.sources.entry(ctx, r.reader, cr)
+	if err != nil {
+		return "", "", err
+	}
+	cv, err := e.source.Resolve(ctx, chart, constraint)
+	if err != nil {
+		return "", "", err
+	}
+	r.sources.remember(e, cv)
+	return cv.Version, cv.Digest, nil
+}
+
+// Fetch returns the verified archive of chart at version from cr: the one the last Resolve
+// that picked this version described, or, when there was none (after a restart), the one the
+// repository announces now for that exact version. The bytes are shared and must not be
+// modified.
+func (r *ReleaseChartSource) Fetch(ctx context.Context, cr *capstanv1.ChartRepository, chart, version string) ([]byte, error) {
+	e, err := r.sources.entry(ctx, r.reader, cr)
+	if err != nil {
+		return nil, err
+	}
+	cv := r.sources.recall(e, chart, version)
+	if cv == nil {
+		if cv, err = e.source.Resolve(ctx, chart, version); err != nil {
+			return nil, err
+		}
+		r.sources.remember(e, cv)
+	}
+	return e.source.Fetch(ctx, cv)
+}
