@@ -78,8 +78,9 @@ test-e2e: controlplane ## End-to-end stories: bin/manager against a local contro
 	else echo "test-e2e: no end-to-end suite yet"; fi
 
 .PHONY: bench
-bench: ## Rendering and controller benchmarks.
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: ## Rendering, repository and controller-scale benchmarks (CAPSTAN_SCALE_RELEASES=N, default 200).
+	HELM=$(HELM) $(GO) test -run '^$$' -bench . -benchmem ./internal/engine/ ./internal/repo/ ./test/conformance/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/scale/
 
 .PHONY: golden
 golden: ## Regenerate conformance golden files with the reference helm binary.

@@ -1,0 +1,122 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/reconcile"
+)
+
+// ReleaseReconciler is the Release controller's entry: it reads the object, handles deletion,
+// the finalizer and suspend, and hands everything else to the release state machine.
+type ReleaseReconciler struct {
+	client.Client
+	// Engine is the release state machine.
+	Engine *reconcile.Reconciler
+	// Concurrency is how many Releases are reconciled at once.
+	Concurrency int
+}
+
+// +kubebuilder:rbac:groups=capstan.dev,resources=releases,verbs=get;list;watch;patch;update
+// +kubebuilder:rbac:groups=capstan.dev,resources=releases/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=capstan.dev,resources=releases/finalizers,verbs=update
+// +kubebuilder:rbac:groups=capstan.dev,resources=chartrepositories,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=configmaps;secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile handles one Release. The status is patched once at the end, and only if it changed.
+func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	rel := &capstanv1.Release{}
+	if err := r.Get(ctx, req.NamespacedName, rel); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Engine.Forget(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	patcher := reconcile.NewStatusPatcher(r.Client, rel)
+	defer func() { retErr = errors.Join(retErr, patcher.Patch(ctx, rel)) }()
+	if !rel.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, rel, patcher)
+	}
+	if !controllerutil.ContainsFinalizer(rel, capstanv1.Finalizer) {
+		base := rel.DeepCopy()
+		controllerutil.AddFinalizer(rel, capstanv1.Finalizer)
+		if err := r.Patch(ctx, rel, client.MergeFrom(base)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adding the finalizer: %w", err)
+		}
+	}
+	if rel.Spec.Suspend {
+		r.Engine.Suspended(rel)
+		return ctrl.Result{}, nil
+	}
+	return r.Engine.Reconcile(ctx, rel, patcher)
+}
+
+// finalize uninstalls the release and then lets the Release go.
+func (r *ReleaseReconciler) finalize(ctx context.Context, rel *capstanv1.Release, p *reconcile.StatusPatcher) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(rel, capstanv1.Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	res, done, err := r.Engine.Finalize(ctx, rel, p)
+	if !done {
+		return res, err
+	}
+	base := rel.DeepCopy()
+	controllerutil.RemoveFinalizer(rel, capstanv1.Finalizer)
+	if err := r.Patch(ctx, rel, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
+		return ctrl.Result{}, fmt.Errorf("removing the finalizer: %w", err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// SetupWithManager registers the controller: Releases (on spec or annotation changes), the
+// ChartRepositories and Releases they depend on, and the ConfigMaps and Secrets their values come
+// from, watched as metadata only so that no Secret data is ever cached.
+func (r *ReleaseReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := addReleaseIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("release").
+		For(&capstanv1.Release{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Watches(&capstanv1.ChartRepository{}, handler.EnqueueRequestsFromMapFunc(r.mapBy(indexRepository, namespacedKey))).
+		Watches(&capstanv1.Release{}, handler.EnqueueRequestsFromMapFunc(r.mapBy(indexDependsOn, namespacedKey))).
+		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.mapBy(indexValuesFrom, valuesKey(capstanv1.ValuesKindConfigMap)))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.mapBy(indexValuesFrom, valuesKey(capstanv1.ValuesKindSecret)))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
+		Complete(r)
+}
+
+// mapBy enqueues the Releases whose index field holds the key of the changed object. Releases
+// can only refer to objects in their own namespace unless cross-namespace references are
+// allowed, so the lookup is not limited to a namespace.
+func (r *ReleaseReconciler) mapBy(index string, key func(client.Object) string) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []ctrl.Request {
+		var list capstanv1.ReleaseList
+		if err := r.List(ctx, &list, client.MatchingFields{index: key(obj)}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing Releases to notify", "index", index)
+			return nil
+		}
+		out := make([]ctrl.Request, 0, len(list.Items))
+		for i := range list.Items {
+			out = append(out, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+		return out
+	}
+}

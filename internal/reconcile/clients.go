@@ -1,0 +1,76 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+)
+
+// ImpersonatingClients gives each Release an uncached client: the manager's own identity when
+// the Release names no service account and no default is configured, otherwise one that
+// impersonates system:serviceaccount:<namespace>:<name>. Clients are built once per identity and
+// shared. The service account must exist; until it does the Release waits.
+type ImpersonatingClients struct {
+	// Config is the manager's REST config.
+	Config *rest.Config
+	// Scheme and Mapper are shared with the manager.
+	Scheme *runtime.Scheme
+	Mapper meta.RESTMapper
+	// Reader checks that service accounts exist (the manager's uncached API reader).
+	Reader client.Reader
+	// DefaultServiceAccount is impersonated for Releases that name none ("" for none).
+	DefaultServiceAccount string
+
+	mu      sync.Mutex
+	clients map[string]client.WithWatch
+}
+
+// ForRelease returns the client for rel.
+func (f *ImpersonatingClients) ForRelease(ctx context.Context, rel *capstanv1.Release) (client.WithWatch, error) {
+	sa := rel.Spec.ServiceAccountName
+	if sa == "" {
+		sa = f.DefaultServiceAccount
+	}
+	if sa == "" {
+		return f.clientFor("")
+	}
+	if err := f.Reader.Get(ctx, client.ObjectKey{Namespace: rel.Namespace, Name: sa}, &corev1.ServiceAccount{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, waitErr(capstanv1.ServiceAccountNotFoundReason, 0,
+				fmt.Errorf("service account %s/%s does not exist", rel.Namespace, sa))
+		}
+		return nil, apiErr(capstanv1.ServiceAccountNotFoundReason, fmt.Errorf("reading service account %s/%s: %w", rel.Namespace, sa, err))
+	}
+	return f.clientFor("system:serviceaccount:" + rel.Namespace + ":" + sa)
+}
+
+// clientFor returns the shared client of one identity ("" for the manager's own).
+func (f *ImpersonatingClients) clientFor(user string) (client.WithWatch, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.clients[user]; ok {
+		return c, nil
+	}
+	cfg := rest.CopyConfig(f.Config)
+	if user != "" {
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
+	}
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: f.Scheme, Mapper: f.Mapper})
+	if err != nil {
+		return nil, transientErr(ReasonReconcileFailed, fmt.Errorf("building a client for %q: %w", user, err))
+	}
+	if f.clients == nil {
+		f.clients = map[string]client.WithWatch{}
+	}
+	f.clients[user] = c
+	return c, nil
+}

@@ -1,0 +1,333 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/manifest"
+	"github.com/capstan-dev/capstan/internal/render"
+	"github.com/capstan-dev/capstan/internal/storage"
+)
+
+// release installs or upgrades the release to the desired chart and values.
+func (s *session) release(ctx context.Context) error {
+	upgrade := s.action.Kind == ActionUpgrade
+	revision := s.revisionNumber()
+	act, verb := capstanv1.ActionInstall, "Installing"
+	if upgrade {
+		act, verb = capstanv1.ActionUpgrade, "Upgrading to"
+	}
+	s.recordAttempt(act, s.desired.ChartVersion, s.desired.ValuesDigest)
+	markReconciling(s.rel, fmt.Sprintf("%s chart %s %s as revision %d", verb, s.desired.ChartName, s.desired.ChartVersion, revision))
+	s.patch(ctx)
+	p, err := s.planRelease(ctx, upgrade, revision)
+	if err != nil {
+		return err
+	}
+	return s.execute(ctx, p)
+}
+
+// recordAttempt notes the attempt in status. A new desired state starts the failure counters and
+// the remediation over.
+func (s *session) recordAttempt(act capstanv1.ReleaseAction, chartVersion, valuesDigest string) {
+	st := &s.rel.Status
+	if st.LastAttemptedGeneration != s.rel.Generation || st.LastAttemptedRevision != chartVersion ||
+		st.LastAttemptedValuesDigest != valuesDigest {
+		st.InstallFailures, st.UpgradeFailures = 0, 0
+		removeCondition(s.rel, capstanv1.RemediatedCondition)
+	}
+	st.LastAttemptedGeneration, st.LastAttemptedRevision = s.rel.Generation, chartVersion
+	st.LastAttemptedValuesDigest, st.LastAttemptedReleaseAction = valuesDigest, act
+}
+
+// newRecord builds the pending record of a rendered revision.
+func (s *session) newRecord(res *render.Result, revision int, upgrade bool) *storage.Release {
+	now := s.r.now().UTC()
+	status, desc := storage.StatusPendingInstall, "Initial install underway"
+	if upgrade {
+		status, desc = storage.StatusPendingUpgrade, "Preparing upgrade"
+	}
+	return &storage.Release{
+		Name: s.rel.GetReleaseName(), Namespace: s.rel.GetStorageNamespace(), Version: revision,
+		Info: storage.Info{FirstDeployed: s.firstDeployed(now), LastDeployed: now, Status: status,
+			Description: desc, Notes: res.Notes},
+		Chart:       storage.NewChart(res.Chart),
+		Config:      s.userValues,
+		Manifest:    res.Manifest(),
+		Hooks:       recordHooks(res.Hooks),
+		ApplyMethod: storage.ApplyMethodServerSide,
+		Labels:      s.recordLabels(s.desired.ChartDigest),
+	}
+}
+
+// firstDeployed is the first deploy time of the release, or now for its first revision.
+func (s *session) firstDeployed(now time.Time) time.Time {
+	for _, r := range s.records {
+		if !r.Info.FirstDeployed.IsZero() {
+			return r.Info.FirstDeployed
+		}
+	}
+	return now
+}
+
+// recordLabels are the labels of every record this Release writes.
+func (s *session) recordLabels(chartDigest string) map[string]string {
+	labels := map[string]string{ReleaseUIDLabel: string(s.rel.UID)}
+	if chartDigest != "" {
+		labels[ChartDigestLabel] = chartDigest
+	}
+	return labels
+}
+
+// recordHooks converts rendered hooks to their record form.
+func recordHooks(hooks []manifest.Hook) []*storage.Hook {
+	out := make([]*storage.Hook, 0, len(hooks))
+	for _, h := range hooks {
+		out = append(out, &storage.Hook{Name: h.Name, Kind: h.Kind, Path: h.Path, Manifest: h.Manifest,
+			Events: h.Events, Weight: h.Weight, DeletePolicies: h.DeletePolicies, OutputLogPolicies: h.OutputLogPolicies})
+	}
+	return out
+}
+
+// execute writes a checked plan: pending record, pre hooks, apply, wait, post hooks, prune, and
+// the record's final status. A failure after the record exists marks it failed.
+func (s *session) execute(ctx context.Context, p *plan) error {
+	if err := s.createRecord(ctx, p.record); err != nil {
+		return err
+	}
+	if p.rollbackRequest != "" {
+		s.rel.Status.LastHandledRollbackTo = p.rollbackRequest
+	}
+	s.startSnapshot(p)
+	s.patch(ctx)
+	applied, err := s.deploy(ctx, p)
+	if err != nil {
+		return s.fail(ctx, p, applied, err)
+	}
+	return s.succeed(ctx, p)
+}
+
+// createRecord stores the pending record; a conflict means another writer got there first.
+func (s *session) createRecord(ctx context.Context, rec *storage.Release) error {
+	err := s.store.Create(ctx, rec)
+	switch {
+	case err == nil:
+		return nil
+	case isConflict(err):
+		return waitErr("Conflict", s.r.conflictRequeue(),
+			fmt.Errorf("another writer created revision %d of release %s first; reading the records again", rec.Version, rec.Name))
+	case errors.Is(err, storage.ErrTooLarge):
+		return stallErr(capstanv1.RecordTooLargeReason, err)
+	default:
+		return apiErr(capstanv1.StorageFailedReason, fmt.Errorf("creating revision %d: %w", rec.Version, err))
+	}
+}
+
+// deploy runs the pre hooks, applies, waits and runs the post hooks. It returns what it applied.
+func (s *session) deploy(ctx context.Context, p *plan) ([]apply.ObjectRef, error) {
+	if err := s.runHooks(ctx, p, p.preEvent); err != nil {
+		return nil, err
+	}
+	all := append(append([]*unstructured.Unstructured{}, p.crds...), p.objects...)
+	applied, err := p.applier.Apply(ctx, all)
+	if err != nil {
+		return applied, s.applyError(err, capstanv1.ApplyFailedReason)
+	}
+	if err := s.wait(ctx, p); err != nil {
+		return applied, err
+	}
+	return applied, s.runHooks(ctx, p, p.postEvent)
+}
+
+// runHooks runs the record's hooks of one event, unless hooks are off.
+func (s *session) runHooks(ctx context.Context, p *plan, event string) error {
+	if p.noHooks || s.r.NewHookRunner == nil || len(p.record.Hooks) == 0 {
+		return nil
+	}
+	runner := s.r.NewHookRunner(s.c, s.owner)
+	if err := runner.Run(ctx, event, p.record.Hooks, s.rel.GetTimeout()); err != nil {
+		return fmt.Errorf("%s hooks failed: %w", event, err)
+	}
+	return nil
+}
+
+// wait waits for the applied objects to be healthy, unless waiting is off.
+func (s *session) wait(ctx context.Context, p *plan) error {
+	if p.noWait || s.r.NewWaiter == nil {
+		return nil
+	}
+	if err := s.r.NewWaiter(s.c).Wait(ctx, refsOf(p.objects), s.rel.GetTimeout()); err != nil {
+		return transientErr(capstanv1.HealthCheckFailedReason, fmt.Errorf("waiting for the release's objects: %w", err))
+	}
+	return nil
+}
+
+// succeed prunes what the previous revision had and this one does not, records the revision as
+// deployed, supersedes the older one, prunes history and updates status.
+func (s *session) succeed(ctx context.Context, p *plan) error {
+	current := refsOf(p.objects)
+	previous, err := s.previousRefs(ctx)
+	if err != nil {
+		return err
+	}
+	failed, pruneErr := s.prune(ctx, p.applier, previous, current)
+	rec := p.record
+	rec.Info.Status, rec.Info.Description = storage.StatusDeployed, successDescription(p)
+	if err := s.store.UpdateStatus(ctx, rec); err != nil {
+		return s.storageError(err, "recording revision as deployed")
+	}
+	if err := s.afterDeploy(ctx, rec.Version); err != nil {
+		return err
+	}
+	s.rel.Status.Inventory = inventoryOf(current, failed)
+	s.markSucceeded(p)
+	if err := s.refresh(ctx, rec.Version); err != nil {
+		return err
+	}
+	return pruneErr
+}
+
+// afterDeploy supersedes older deployed revisions and prunes history to maxHistory.
+func (s *session) afterDeploy(ctx context.Context, version int) error {
+	ns, name := s.rel.GetStorageNamespace(), s.rel.GetReleaseName()
+	if _, err := s.store.Supersede(ctx, ns, name, version); err != nil {
+		return s.storageError(err, "superseding older revisions")
+	}
+	if _, err := s.store.Prune(ctx, ns, name, s.rel.GetMaxHistory()); err != nil {
+		return s.storageError(err, "pruning history")
+	}
+	return nil
+}
+
+// successDescription is the record description of a deployed revision.
+func successDescription(p *plan) string {
+	switch p.action {
+	case capstanv1.ActionInstall:
+		return descInstalled
+	case capstanv1.ActionUpgrade:
+		return descUpgraded
+	default:
+		return fmt.Sprintf("%s%d", descRollbackTo, p.record.Info.RollbackRevision)
+	}
+}
+
+// markSucceeded records a successful action in status, conditions and events.
+func (s *session) markSucceeded(p *plan) {
+	s.driftChecked = true
+	s.reportDrift(nil)
+	st := &s.rel.Status
+	chartVersion := chartVersionOf(p.record)
+	msg := fmt.Sprintf("%s revision %d of %s %s", pastTense(p.action), p.record.Version, chartNameOf(p.record), chartVersion)
+	if p.remediation {
+		setCondition(s.rel, capstanv1.RemediatedCondition, metav1.ConditionTrue, capstanv1.RollbackSucceededReason, msg)
+		s.event(corev1EventNormal, capstanv1.RollbackSucceededReason, "Remediate", msg)
+		return
+	}
+	st.Failures, st.InstallFailures, st.UpgradeFailures = 0, 0, 0
+	st.LastAppliedRevision = chartVersion
+	removeCondition(s.rel, capstanv1.RemediatedCondition)
+	reason := successReason(p.action)
+	setCondition(s.rel, capstanv1.ReleasedCondition, metav1.ConditionTrue, reason, msg)
+	s.event(corev1EventNormal, reason, string(p.action), msg)
+}
+
+// fail records a failed action: the record becomes failed, the failure is counted and reported.
+func (s *session) fail(ctx context.Context, p *plan, applied []apply.ObjectRef, cause error) error {
+	rec := p.record
+	rec.Info.Status = storage.StatusFailed
+	rec.Info.Description = oneLine(failureDescription(p) + cause.Error())
+	if err := s.store.UpdateStatus(ctx, rec); err != nil {
+		ctrl.LoggerFrom(ctx).Info("could not record the revision as failed; the next reconcile recovers it",
+			"revision", rec.Version, "error", err.Error())
+	}
+	if previous, err := s.previousRefs(ctx); err == nil {
+		s.rel.Status.Inventory = inventoryOf(previous, applied)
+	}
+	s.actionFailed = true
+	reason := failureReason(p.action)
+	msg := fmt.Sprintf("%s of revision %d failed: %s", p.action, rec.Version, cause.Error())
+	s.countFailure(p)
+	if p.remediation {
+		setCondition(s.rel, capstanv1.RemediatedCondition, metav1.ConditionFalse, capstanv1.RollbackFailedReason, msg)
+	} else {
+		setCondition(s.rel, capstanv1.ReleasedCondition, metav1.ConditionFalse, reason, msg)
+	}
+	s.event(corev1EventWarning, reason, string(p.action), msg)
+	if err := s.refresh(ctx, rec.Version); err != nil {
+		return err
+	}
+	if e := classify(cause); e.Class == ClassStalling {
+		return stallErr(e.Reason, errors.New(msg))
+	}
+	return transientErr(reason, errors.New(msg))
+}
+
+// countFailure adds a failed install or upgrade to the counter remediation compares with its
+// retries. Rollbacks are not retried, so they are not counted there.
+func (s *session) countFailure(p *plan) {
+	switch {
+	case p.remediation:
+	case p.action == capstanv1.ActionInstall:
+		s.rel.Status.InstallFailures++
+	case p.action == capstanv1.ActionUpgrade:
+		s.rel.Status.UpgradeFailures++
+	}
+}
+
+func failureDescription(p *plan) string {
+	switch p.action {
+	case capstanv1.ActionInstall:
+		return descInstallFail
+	case capstanv1.ActionUpgrade:
+		return descUpgradeFail
+	default:
+		return fmt.Sprintf("%s%d failed: ", descRollbackTo, p.record.Info.RollbackRevision)
+	}
+}
+
+// refresh re-reads the records after a write and mirrors them in status, with the finish time
+// of the revision just written.
+func (s *session) refresh(ctx context.Context, version int) error {
+	if err := s.listRecords(ctx); err != nil {
+		return err
+	}
+	s.finishSnapshot(version)
+	syncStatusFromRecords(s.rel, s.records)
+	return nil
+}
+
+// startSnapshot puts the pending revision into the status history with its start time.
+func (s *session) startSnapshot(p *plan) {
+	rec := p.record
+	snap := capstanv1.Snapshot{Revision: rec.Version, Action: p.action, Status: capstanv1.RevisionStatus(rec.Info.Status),
+		ChartName: chartNameOf(rec), ChartVersion: chartVersionOf(rec), AppVersion: appVersionOf(rec),
+		ValuesDigest: valuesDigestOf(rec), ManifestDigest: manifestDigest(rec.Manifest),
+		StartedAt: metav1.NewTime(s.r.now().UTC().Truncate(time.Second)), Message: rec.Info.Description}
+	s.rel.Status.History = s.rel.Status.History.Upsert(snap).Truncate(historyLimit(s.rel))
+}
+
+// finishSnapshot stamps the finish time on a revision's snapshot.
+func (s *session) finishSnapshot(version int) {
+	for i := range s.rel.Status.History {
+		if h := &s.rel.Status.History[i]; h.Revision == version && h.FinishedAt == nil {
+			t := metav1.NewTime(s.r.now().UTC().Truncate(time.Second))
+			h.FinishedAt = &t
+		}
+	}
+}
+
+// storageError classifies a failed record write after the apply.
+func (s *session) storageError(err error, what string) error {
+	if isConflict(err) {
+		return waitErr("Conflict", s.r.conflictRequeue(), fmt.Errorf("%s: %w", what, err))
+	}
+	return apiErr(capstanv1.StorageFailedReason, fmt.Errorf("%s: %w", what, err))
+}

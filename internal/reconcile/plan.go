@@ -1,0 +1,393 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/manifest"
+	"github.com/capstan-dev/capstan/internal/render"
+	"github.com/capstan-dev/capstan/internal/storage"
+)
+
+// plan is a revision ready to be written: its record, its objects, and the applier checked
+// against the cluster. Everything in it was computed without writing anything.
+type plan struct {
+	// action is the release action the revision records.
+	action capstanv1.ReleaseAction
+	// record is the pending record to create.
+	record *storage.Release
+	// objects are the release's objects, prepared, in install order.
+	objects []*unstructured.Unstructured
+	// crds are the chart's crds/ objects to apply first, per the CRD policy.
+	crds []*unstructured.Unstructured
+	// applier writes the objects.
+	applier *apply.Applier
+	// preEvent and postEvent are the hook events around the apply.
+	preEvent, postEvent string
+	// noWait and noHooks turn off waiting and hooks for this action.
+	noWait, noHooks bool
+	// force recreates objects on immutable-field changes.
+	force bool
+	// takeOwnership adopts objects without ownership metadata.
+	takeOwnership bool
+	// forceConflicts takes fields over from other field managers.
+	forceConflicts bool
+	// remediation marks a rollback that remediates a failed action.
+	remediation bool
+	// rollbackRequest is the capstan.dev/rollback-to value a manual rollback handles.
+	rollbackRequest string
+}
+
+// revisionNumber is the number of the next revision: one past the newest record.
+func (s *session) revisionNumber() int {
+	if last := lastRecord(s.records); last != nil {
+		return last.Version + 1
+	}
+	return 1
+}
+
+// planRelease renders the desired chart and values as the next revision and checks it against
+// the cluster: parse, record size, ownership and a server-side dry-run of every object.
+func (s *session) planRelease(ctx context.Context, upgrade bool, revision int) (*plan, error) {
+	ch, err := s.loadChart(ctx)
+	if err != nil {
+		return nil, err
+	}
+	caps, err := s.r.Capabilities.Capabilities(ctx)
+	if err != nil {
+		return nil, transientErr(ReasonReconcileFailed, fmt.Errorf("discovering the cluster's capabilities: %w", err))
+	}
+	res, err := render.Render(ctx, ch, s.userValues, render.Options{
+		ReleaseName: s.rel.GetReleaseName(), Namespace: s.rel.GetTargetNamespace(), Revision: revision,
+		IsUpgrade: upgrade, Capabilities: caps, Lookup: newLookup(s.c, s.rel), Timeout: s.r.Options.RenderTimeout,
+	})
+	if err != nil {
+		return nil, renderError(err)
+	}
+	objs, err := parseObjects(res.Manifests, s.rel.GetTargetNamespace())
+	if err != nil {
+		return nil, err
+	}
+	p := s.newPlan(upgrade)
+	p.objects = objs
+	p.record = s.newRecord(res, revision, upgrade)
+	if p.crds, err = s.chartCRDs(ctx, res, upgrade); err != nil {
+		return nil, err
+	}
+	return p, s.preflight(ctx, p)
+}
+
+// newPlan fills in the action's settings from the spec.
+func (s *session) newPlan(upgrade bool) *plan {
+	spec := s.rel.Spec
+	p := &plan{action: capstanv1.ActionInstall, preEvent: "pre-install", postEvent: "post-install"}
+	if upgrade {
+		p.action, p.preEvent, p.postEvent = capstanv1.ActionUpgrade, "pre-upgrade", "post-upgrade"
+		if u := spec.Upgrade; u != nil {
+			p.noWait, p.noHooks, p.force, p.takeOwnership = u.DisableWait, u.DisableHooks, u.Force, u.TakeOwnership
+		}
+	} else if i := spec.Install; i != nil {
+		p.noWait, p.noHooks, p.takeOwnership = i.DisableWait, i.DisableHooks, i.TakeOwnership
+	}
+	p.forceConflicts = s.takingOver()
+	p.applier = s.newApplier(p.takeOwnership, p.force, p.forceConflicts)
+	return p
+}
+
+// takingOver reports whether the newest record was written by helm rather than this Release:
+// its objects then carry helm's field manager, whose fields this Release takes over.
+func (s *session) takingOver() bool {
+	last := lastRecord(s.records)
+	return last != nil && last.Labels[ReleaseUIDLabel] != string(s.rel.UID)
+}
+
+// newApplier returns an applier for the Release's objects through its client.
+func (s *session) newApplier(takeOwnership, force, forceConflicts bool) *apply.Applier {
+	return apply.New(s.c, s.owner, apply.Options{
+		TakeOwnership: takeOwnership, Force: force, ForceConflicts: forceConflicts,
+		DeletionPropagation: metav1.DeletionPropagation(capitalize(string(s.rel.GetDeletionPropagation()))),
+	})
+}
+
+// capitalize turns the API's lower-case propagation policy into Kubernetes' spelling.
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// renderError classifies a render failure: every stage of it is a stall with its own reason.
+func renderError(err error) error {
+	var pe *manifest.ParseError
+	switch {
+	case errors.As(err, &pe):
+		return stallErr(capstanv1.ManifestParseFailedReason, err)
+	case render.StageOf(err) == render.StageChart:
+		return stallErr(capstanv1.ChartLoadFailedReason, err)
+	case render.StageOf(err) == render.StageValues:
+		return stallErr(capstanv1.SchemaInvalidReason, err)
+	default:
+		return stallErr(capstanv1.RenderFailedReason, err)
+	}
+}
+
+// parseObjects turns rendered manifests into objects, refusing documents that cannot be applied
+// (no kind or name, generateName only, duplicates).
+func parseObjects(ms []manifest.Manifest, namespace string) ([]*unstructured.Unstructured, error) {
+	if err := manifest.Validate(ms, namespace); err != nil {
+		return nil, stallErr(capstanv1.ManifestParseFailedReason, err)
+	}
+	parsed, err := manifest.ParseObjects(ms)
+	if err != nil {
+		return nil, stallErr(capstanv1.ManifestParseFailedReason, err)
+	}
+	out := make([]*unstructured.Unstructured, 0, len(parsed))
+	for _, o := range parsed {
+		out = append(out, o.Object)
+	}
+	return out, nil
+}
+
+// parseStoredManifest turns a record's manifest text back into objects.
+func parseStoredManifest(text string, namespace string) ([]*unstructured.Unstructured, error) {
+	var ms []manifest.Manifest
+	for _, doc := range manifest.Split(text) {
+		ms = append(ms, manifest.Manifest{Name: sourceOf(doc), Content: doc})
+	}
+	return parseObjects(ms, namespace)
+}
+
+// sourceOf reads the template name from a document's "# Source:" comment.
+func sourceOf(doc string) string {
+	for _, line := range strings.Split(doc, "\n") {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "# Source: "); ok {
+			return name
+		}
+	}
+	return "manifest"
+}
+
+// chartCRDs returns the chart's crds/ objects the CRD policy applies: none for Skip, those that
+// do not exist yet for Create, all for CreateReplace.
+func (s *session) chartCRDs(ctx context.Context, res *render.Result, upgrade bool) ([]*unstructured.Unstructured, error) {
+	policy := s.rel.GetInstallCRDs()
+	if upgrade {
+		policy = s.rel.GetUpgradeCRDs()
+	}
+	if policy == capstanv1.CRDsSkip || len(res.CRDs) == 0 {
+		return nil, nil
+	}
+	var ms []manifest.Manifest
+	for _, f := range res.CRDs {
+		for _, doc := range manifest.Split(string(f.Data)) {
+			ms = append(ms, manifest.Manifest{Name: f.Name, Content: doc})
+		}
+	}
+	crds, err := parseObjects(ms, "")
+	if err != nil || policy == capstanv1.CRDsCreateReplace {
+		return crds, err
+	}
+	var missing []*unstructured.Unstructured
+	for _, crd := range crds {
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(crd.GroupVersionKind())
+		err := s.c.Get(ctx, client.ObjectKeyFromObject(crd), live)
+		switch {
+		case apierrors.IsNotFound(err):
+			missing = append(missing, crd)
+		case err != nil:
+			return nil, apiErr(capstanv1.DryRunFailedReason, fmt.Errorf("reading CRD %s: %w", crd.GetName(), err))
+		}
+	}
+	return missing, nil
+}
+
+// preflight prepares the objects and checks them against the cluster without writing: kinds are
+// served (or defined by the release's CRDs), no object belongs to someone else, and every object
+// passes a server-side dry-run.
+func (s *session) preflight(ctx context.Context, p *plan) error {
+	if _, err := storage.CheckSize(p.record); err != nil {
+		return stallErr(capstanv1.RecordTooLargeReason, err)
+	}
+	all := append(append([]*unstructured.Unstructured{}, p.crds...), p.objects...)
+	if err := p.applier.Prepare(all); err != nil {
+		return s.applyError(err, capstanv1.DryRunFailedReason)
+	}
+	for _, crd := range p.crds {
+		stripOwnership(crd)
+	}
+	if err := s.ensureNamespace(ctx); err != nil {
+		return err
+	}
+	if err := p.applier.CheckOwnership(ctx, p.objects); err != nil {
+		return s.applyError(err, capstanv1.OwnershipConflictReason)
+	}
+	err := p.applier.DryRun(ctx, all)
+	if err != nil && !p.forceConflicts && onlyHelmConflicts(err) {
+		p.forceConflicts = true
+		p.applier = s.newApplier(p.takeOwnership, p.force, true)
+		err = p.applier.DryRun(ctx, all)
+	}
+	if err != nil {
+		return s.applyError(err, capstanv1.DryRunFailedReason)
+	}
+	return nil
+}
+
+// helmFieldManager is the field manager of the helm CLI, the previous owner of a release the
+// Release took over.
+const helmFieldManager = "helm"
+
+// onlyHelmConflicts reports whether a dry-run failed only on field-manager conflicts with the
+// helm CLI's manager. Fields helm applied before a takeover are the release's own, so they are
+// taken over; conflicts with any other manager (an autoscaler, a person) still fail.
+func onlyHelmConflicts(err error) bool {
+	var dry *apply.DryRunError
+	if !errors.As(err, &dry) || len(dry.Failures) == 0 {
+		return false
+	}
+	for _, f := range dry.Failures {
+		if !apierrors.IsConflict(f.Err) || !conflictsOnlyWith(f.Err, helmFieldManager) {
+			return false
+		}
+	}
+	return true
+}
+
+// conflictsOnlyWith reports whether every field-manager conflict of an apply error names manager.
+func conflictsOnlyWith(err error, manager string) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || status.Status().Details == nil {
+		return false
+	}
+	found := false
+	for _, c := range status.Status().Details.Causes {
+		if c.Type != metav1.CauseTypeFieldManagerConflict {
+			continue
+		}
+		found = true
+		if !strings.HasPrefix(c.Message, fmt.Sprintf("conflict with %q", manager)) {
+			return false
+		}
+	}
+	return found
+}
+
+// stripOwnership removes the release ownership metadata from a crds/ CRD: as in Helm, such CRDs
+// belong to no release (and are never deleted).
+func stripOwnership(obj *unstructured.Unstructured) {
+	labels := obj.GetLabels()
+	delete(labels, apply.ManagedByLabel)
+	obj.SetLabels(labels)
+	ann := obj.GetAnnotations()
+	delete(ann, apply.ReleaseNameAnnotation)
+	delete(ann, apply.ReleaseNamespaceAnnotation)
+	obj.SetAnnotations(ann)
+}
+
+// applyError classifies an error of the apply package. Ownership conflicts and immutable fields
+// stall; dry-run rejections stall unless the API server's answer may pass by itself (then they
+// are retried) or a namespace or kind is missing (then they wait).
+func (s *session) applyError(err error, reason string) error {
+	var (
+		own  *apply.OwnershipConflictError
+		dry  *apply.DryRunError
+		imm  *apply.ImmutableFieldError
+		wErr *apply.WriteError
+	)
+	switch {
+	case errors.As(err, &own):
+		return stallErr(capstanv1.OwnershipConflictReason, errors.New(describeFailures(own.Error(), own.Conflicts)))
+	case errors.As(err, &imm):
+		return stallErr(capstanv1.ImmutableFieldChangedReason, errors.New(describeFailures(imm.Error(), imm.Failures)))
+	case errors.As(err, &dry):
+		return dryRunError(dry)
+	case errors.As(err, &wErr):
+		return classifyFailures(capstanv1.ApplyFailedReason, wErr.Failures, errors.New(describeFailures(wErr.Error(), wErr.Failures)))
+	}
+	return apiErr(reason, err)
+}
+
+// dryRunError classifies a dry-run rejection.
+func dryRunError(dry *apply.DryRunError) error {
+	msg := errors.New(describeFailures(dry.Error(), dry.Failures))
+	for _, f := range dry.Failures {
+		if f.Err == nil || apierrors.IsNotFound(f.Err) || meta.IsNoMatchError(f.Err) {
+			return waitErr(capstanv1.DryRunFailedReason, 0, msg)
+		}
+	}
+	return classifyFailures(capstanv1.DryRunFailedReason, dry.Failures, msg)
+}
+
+// classifyFailures is a stall unless one of the failures may pass by itself or is a denial.
+func classifyFailures(reason string, fs []apply.Failure, msg error) error {
+	for _, f := range fs {
+		if apierrors.IsForbidden(f.Err) {
+			return stallErr(capstanv1.AccessDeniedReason, msg)
+		}
+		if isTransientAPI(f.Err) {
+			return transientErr(reason, msg)
+		}
+	}
+	return stallErr(reason, msg)
+}
+
+// describeFailures returns the apply package's message, except that a Secret's failure is
+// reduced to its field so that no secret data can reach a condition or event.
+func describeFailures(full string, fs []apply.Failure) string {
+	for _, f := range fs {
+		if f.Ref.Kind == "Secret" && f.Ref.Group == "" {
+			return redactSecretFailures(fs)
+		}
+	}
+	return full
+}
+
+func redactSecretFailures(fs []apply.Failure) string {
+	parts := make([]string, 0, len(fs))
+	for _, f := range fs {
+		if f.Ref.Kind == "Secret" && f.Ref.Group == "" {
+			f.Message = "rejected (details withheld for Secrets)"
+		}
+		parts = append(parts, f.String())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ensureNamespace creates spec.targetNamespace when spec.createNamespace asks for it. The
+// namespace is not part of the release and survives uninstall.
+func (s *session) ensureNamespace(ctx context.Context) error {
+	if !s.rel.Spec.CreateNamespace || s.rel.Spec.TargetNamespace == "" {
+		return nil
+	}
+	ns := &unstructured.Unstructured{}
+	ns.SetAPIVersion("v1")
+	ns.SetKind("Namespace")
+	ns.SetName(s.rel.Spec.TargetNamespace)
+	err := s.c.Get(ctx, client.ObjectKeyFromObject(ns), ns.DeepCopy())
+	if !apierrors.IsNotFound(err) {
+		return apiErrOrNil(capstanv1.DryRunFailedReason, err)
+	}
+	if err := s.c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return apiErr(capstanv1.ApplyFailedReason, fmt.Errorf("creating namespace %s: %w", ns.GetName(), err))
+	}
+	return nil
+}
+
+func apiErrOrNil(reason string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return apiErr(reason, err)
+}

@@ -1,0 +1,203 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/chart"
+	"github.com/capstan-dev/capstan/internal/engine"
+	"github.com/capstan-dev/capstan/internal/storage"
+)
+
+// ChartSource resolves a chart version in a ChartRepository and fetches its verified archive.
+// The ChartRepository controller's engineer provides the implementation.
+type ChartSource interface {
+	// Resolve returns the version that constraint selects and the archive's digest.
+	Resolve(ctx context.Context, repo *capstanv1.ChartRepository, chart, constraint string) (version, digest string, err error)
+	// Fetch returns the archive bytes of a resolved version; they must not be modified.
+	Fetch(ctx context.Context, repo *capstanv1.ChartRepository, chart, version string) ([]byte, error)
+}
+
+// Waiter waits until applied objects are healthy, or fails naming those that are not.
+type Waiter interface {
+	Wait(ctx context.Context, refs []apply.ObjectRef, timeout time.Duration) error
+}
+
+// HookRunner runs the hooks of one event in Helm's order and records each hook's last run in
+// place.
+type HookRunner interface {
+	Run(ctx context.Context, event string, hooks []*storage.Hook, timeout time.Duration) error
+}
+
+// ClientFactory returns the client every read and write made for a Release goes through:
+// impersonating its service account when it has one, never cached.
+type ClientFactory interface {
+	ForRelease(ctx context.Context, rel *capstanv1.Release) (client.WithWatch, error)
+}
+
+// CapabilitiesSource returns what .Capabilities shows templates, from the live cluster.
+type CapabilitiesSource interface {
+	Capabilities(ctx context.Context) (*engine.Capabilities, error)
+}
+
+// EventRecorder records Kubernetes events (k8s.io/client-go/tools/events.EventRecorder).
+type EventRecorder interface {
+	Eventf(regarding runtime.Object, related runtime.Object, eventtype, reason, action, note string, args ...any)
+}
+
+// Options are the manager-wide settings the state machine follows.
+type Options struct {
+	// AllowCrossNamespaceRefs lets a Release name a ChartRepository or dependency in another
+	// namespace.
+	AllowCrossNamespaceRefs bool
+	// ChartLimits bound every chart load.
+	ChartLimits chart.Limits
+	// DependencyRequeue is the fixed delay while waiting for a dependency (default 15s).
+	DependencyRequeue time.Duration
+	// ConflictRequeue is the delay after another writer changed the release's records (default 1s).
+	ConflictRequeue time.Duration
+	// RenderTimeout bounds template execution (default: the engine's).
+	RenderTimeout time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Reconciler runs the release state machine. Its fields are the collaborators; nil Waiter and
+// HookRunner factories mean no waiting and no hooks.
+type Reconciler struct {
+	// Client is the manager's cached client: Releases, ChartRepositories and status writes.
+	Client client.Client
+	// Clients gives the client for everything done for one Release.
+	Clients ClientFactory
+	// Source resolves and fetches charts.
+	Source ChartSource
+	// Capabilities come from the live cluster's discovery.
+	Capabilities CapabilitiesSource
+	// Events records events; nil records none.
+	Events EventRecorder
+	// NewWaiter returns the health waiter for a Release's client; nil disables waiting.
+	NewWaiter func(c client.WithWatch) Waiter
+	// NewHookRunner returns the hook runner for a Release's client; nil disables hooks.
+	NewHookRunner func(c client.WithWatch, owner apply.Owner) HookRunner
+	// Metrics records release metrics; nil records none.
+	Metrics *Metrics
+	// Options are the manager-wide settings.
+	Options Options
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Options.Now != nil {
+		return r.Options.Now()
+	}
+	return time.Now()
+}
+
+func (r *Reconciler) dependencyRequeue() time.Duration {
+	if r.Options.DependencyRequeue > 0 {
+		return r.Options.DependencyRequeue
+	}
+	return 15 * time.Second
+}
+
+func (r *Reconciler) conflictRequeue() time.Duration {
+	if r.Options.ConflictRequeue > 0 {
+		return r.Options.ConflictRequeue
+	}
+	return time.Second
+}
+
+// Reconcile brings one Release (not being deleted, not suspended, finalizer in place) towards its
+// desired state. It changes rel's status in memory, patching it through p before long work; the
+// caller patches the final status. The result follows the error's class.
+func (r *Reconciler) Reconcile(ctx context.Context, rel *capstanv1.Release, p *StatusPatcher) (ctrl.Result, error) {
+	start := r.now()
+	handleRequests(rel)
+	s := r.newSession(rel, p)
+	err := s.run(ctx)
+	before := findCondition(rel, capstanv1.ReadyCondition).DeepCopy()
+	summarize(rel, Outcome{Err: err})
+	if countsAsFailure(err, s.actionFailed, before, findCondition(rel, capstanv1.ReadyCondition)) {
+		rel.Status.Failures++
+		if !s.actionFailed {
+			e := classify(err)
+			s.event(corev1EventWarning, e.Reason, string(s.action.Kind), e.Error())
+		}
+	}
+	r.Metrics.observe(rel, string(s.action.Kind), err, r.now().Sub(start))
+	return r.result(ctx, rel, err)
+}
+
+// result maps an outcome to what controller-runtime does next.
+func (r *Reconciler) result(ctx context.Context, rel *capstanv1.Release, err error) (ctrl.Result, error) {
+	if err == nil {
+		return ctrl.Result{RequeueAfter: wait.Jitter(rel.GetInterval(), 0.1)}, nil
+	}
+	e := classify(err)
+	log := ctrl.LoggerFrom(ctx)
+	switch e.Class {
+	case ClassStalling:
+		log.Info("release stalled", "reason", e.Reason, "message", oneLine(e.Error()))
+		return ctrl.Result{}, nil
+	case ClassWaiting:
+		after := e.RequeueAfter
+		if after <= 0 {
+			after = r.dependencyRequeue()
+		}
+		log.V(1).Info("release waiting", "reason", e.Reason, "message", oneLine(e.Error()), "requeueAfter", after)
+		return ctrl.Result{RequeueAfter: after}, nil
+	default:
+		return ctrl.Result{}, err
+	}
+}
+
+// countsAsFailure reports whether a reconcile adds to status.failures: a failed action always
+// does; another error only when it changes what Ready says, so that a stalled Release reconciled
+// again does not count (and write) again. Waiting is not failing.
+func countsAsFailure(err error, actionFailed bool, before, after *metav1.Condition) bool {
+	if err == nil || classify(err).Class == ClassWaiting {
+		return false
+	}
+	if actionFailed || before == nil || after == nil {
+		return true
+	}
+	return before.Status != after.Status || before.Reason != after.Reason || before.Message != after.Message
+}
+
+// handleRequests acts on the capstan.dev/reset and capstan.dev/reconcile annotations, each value
+// once.
+func handleRequests(rel *capstanv1.Release) {
+	ann := rel.GetAnnotations()
+	if v, ok := ann[capstanv1.ResetAnnotation]; ok && v != rel.Status.LastHandledResetAt {
+		rel.Status.LastHandledResetAt = v
+		rel.Status.Failures, rel.Status.InstallFailures, rel.Status.UpgradeFailures = 0, 0, 0
+		removeCondition(rel, capstanv1.RemediatedCondition)
+	}
+	if v, ok := ann[capstanv1.ReconcileRequestAnnotation]; ok && v != rel.Status.LastHandledReconcileAt {
+		rel.Status.LastHandledReconcileAt = v
+	}
+}
+
+// Suspended records that a Release is suspended; nothing else happens.
+func (r *Reconciler) Suspended(rel *capstanv1.Release) {
+	markSuspended(rel)
+	r.Metrics.observe(rel, "Suspended", nil, 0)
+}
+
+// Forget drops a Release that no longer exists from the metrics.
+func (r *Reconciler) Forget(key client.ObjectKey) {
+	r.Metrics.forget(key)
+}
+
+// isConflict reports whether err means another writer changed the records first.
+func isConflict(err error) bool {
+	return errors.Is(err, storage.ErrConflict)
+}

@@ -1,0 +1,279 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/storage"
+)
+
+// session is one reconcile of one Release: the facts gathered so far and the clients to act with.
+type session struct {
+	r       *Reconciler
+	rel     *capstanv1.Release
+	patcher *StatusPatcher
+	action  Action
+
+	c       client.WithWatch
+	store   *storage.Store
+	owner   apply.Owner
+	records []*storage.Release
+
+	repo       *capstanv1.ChartRepository
+	desired    Desired
+	userValues map[string]any
+
+	// deployed caches the prepared objects of the deployed record.
+	deployed []*unstructured.Unstructured
+	// driftChecked is set when a drift check ran; drift holds what it found.
+	driftChecked bool
+	drift        []apply.Change
+	// actionFailed is set when an install, upgrade or rollback failed after its record was created.
+	actionFailed bool
+}
+
+func (r *Reconciler) newSession(rel *capstanv1.Release, p *StatusPatcher) *session {
+	return &session{r: r, rel: rel, patcher: p, action: Action{Kind: ActionNothing}}
+}
+
+// run gathers the facts step by step (the first error stops it), decides, and carries the
+// decision out.
+func (s *session) run(ctx context.Context) error {
+	steps := []func(context.Context) error{
+		s.checkReferences, s.checkDependencies, s.connect, s.loadRecords, s.resolveChart, s.composeValues,
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	facts := s.facts()
+	s.action = Decide(facts)
+	if s.action.Kind == ActionNothing && !s.action.Stall {
+		changes, err := s.detectDrift(ctx)
+		if err != nil {
+			return err
+		}
+		facts.Drift = changes
+		s.action = Decide(facts)
+		s.reportDrift(changes)
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("decided", "action", s.action.Kind, "reason", s.action.Reason, "message", s.action.Message)
+	return s.carryOut(ctx)
+}
+
+// carryOut executes the decided action.
+func (s *session) carryOut(ctx context.Context) error {
+	switch s.action.Kind {
+	case ActionNothing:
+		if s.action.Stall {
+			return stallErr(s.action.Reason, errors.New(s.action.Message))
+		}
+		return s.settle(ctx)
+	case ActionInstall, ActionUpgrade:
+		return s.release(ctx)
+	case ActionRollback:
+		return s.manualRollback(ctx)
+	case ActionRemediate:
+		return s.remediate(ctx)
+	case ActionCorrectDrift:
+		return s.correctDrift(ctx)
+	default:
+		return fmt.Errorf("unexpected action %s", s.action.Kind)
+	}
+}
+
+// facts assembles what Decide looks at.
+func (s *session) facts() Facts {
+	st := s.rel.Status
+	uid := string(s.rel.UID)
+	return Facts{
+		Desired:  s.desired,
+		Last:     recordFacts(lastRecord(s.records), uid),
+		Deployed: recordFacts(deployedRecord(s.records), uid),
+		LastAttempt: Attempt{Generation: st.LastAttemptedGeneration, ChartVersion: st.LastAttemptedRevision,
+			ValuesDigest: st.LastAttemptedValuesDigest, Action: st.LastAttemptedReleaseAction},
+		InstallFailures:       st.InstallFailures,
+		UpgradeFailures:       st.UpgradeFailures,
+		InstallRemediation:    *s.rel.GetInstallRemediation(),
+		UpgradeRemediation:    *s.rel.GetUpgradeRemediation(),
+		Remediated:            findCondition(s.rel, capstanv1.RemediatedCondition) != nil,
+		RollbackTo:            s.rel.GetAnnotations()[capstanv1.RollbackToAnnotation],
+		LastHandledRollbackTo: st.LastHandledRollbackTo,
+		DriftMode:             s.rel.GetDriftMode(),
+	}
+}
+
+// checkReferences refuses references to other namespaces unless the manager allows them.
+func (s *session) checkReferences(context.Context) error {
+	if s.r.Options.AllowCrossNamespaceRefs {
+		return nil
+	}
+	if key := s.rel.GetRepositoryKey(); key.Namespace != s.rel.Namespace {
+		return stallf(capstanv1.CrossNamespaceRefDeniedReason,
+			"spec.chart.repositoryRef names namespace %s; cross-namespace references are not allowed", key.Namespace)
+	}
+	for _, key := range s.rel.GetDependencyKeys() {
+		if key.Namespace != s.rel.Namespace {
+			return stallf(capstanv1.CrossNamespaceRefDeniedReason,
+				"spec.dependsOn names Release %s/%s; cross-namespace references are not allowed", key.Namespace, key.Name)
+		}
+	}
+	return nil
+}
+
+// connect obtains the Release's client and the store and owner built on it.
+func (s *session) connect(ctx context.Context) error {
+	c, err := s.r.Clients.ForRelease(ctx, s.rel)
+	if err != nil {
+		return err
+	}
+	s.c = c
+	s.store = storage.NewStore(c)
+	s.owner = apply.Owner{Name: s.rel.GetReleaseName(), Namespace: s.rel.GetTargetNamespace()}
+	return nil
+}
+
+// loadRecords reads the release's records, refuses a release name another Release owns, and
+// marks revisions left pending by an interrupted reconcile as failed.
+func (s *session) loadRecords(ctx context.Context) error {
+	if err := s.listRecords(ctx); err != nil {
+		return err
+	}
+	if err := s.checkNameOwner(ctx); err != nil {
+		return err
+	}
+	return s.recoverPending(ctx)
+}
+
+func (s *session) listRecords(ctx context.Context) error {
+	records, err := s.store.List(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName())
+	if err != nil {
+		return apiErr(capstanv1.StorageFailedReason, fmt.Errorf("reading the release records: %w", err))
+	}
+	s.records = records
+	return nil
+}
+
+// checkNameOwner stalls with ReleaseNameConflict unless this Release owns the release name.
+func (s *session) checkNameOwner(ctx context.Context) error {
+	var list capstanv1.ReleaseList
+	if err := s.r.Client.List(ctx, &list, client.InNamespace(s.rel.Namespace)); err != nil {
+		return transientErr(ReasonReconcileFailed, fmt.Errorf("listing Releases: %w", err))
+	}
+	var candidates []candidate
+	for i := range list.Items {
+		other := &list.Items[i]
+		if other.GetReleaseName() == s.rel.GetReleaseName() {
+			candidates = append(candidates, candidate{uid: string(other.UID), name: other.Name, created: other.CreationTimestamp.Unix()})
+		}
+	}
+	if !containsUID(candidates, string(s.rel.UID)) {
+		candidates = append(candidates, candidate{uid: string(s.rel.UID), name: s.rel.Name, created: s.rel.CreationTimestamp.Unix()})
+	}
+	if owner := nameOwner(s.records, candidates); owner != string(s.rel.UID) {
+		return stallErr(capstanv1.ReleaseNameConflictReason, errors.New(conflictMessage(s.rel, owner, candidates)))
+	}
+	return nil
+}
+
+func containsUID(cs []candidate, uid string) bool {
+	for _, c := range cs {
+		if c.uid == uid {
+			return true
+		}
+	}
+	return false
+}
+
+// recoverPending marks revisions left pending as failed. This controller runs one operation per
+// release at a time, so a pending revision seen here belongs to an interrupted reconcile.
+func (s *session) recoverPending(ctx context.Context) error {
+	pending := false
+	for _, r := range s.records {
+		pending = pending || r.Info.Status.IsPending()
+	}
+	if !pending {
+		return nil
+	}
+	recovered, err := s.store.RecoverPending(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName())
+	if isConflict(err) {
+		return waitErr("Conflict", s.r.conflictRequeue(), err)
+	}
+	if err != nil {
+		return apiErr(capstanv1.StorageFailedReason, fmt.Errorf("recovering pending revisions: %w", err))
+	}
+	for _, r := range recovered {
+		s.event(corev1EventWarning, capstanv1.PendingRecoveredReason, "Recover",
+			fmt.Sprintf("revision %d was left pending by an interrupted reconcile and is now marked failed", r.Version))
+	}
+	return s.listRecords(ctx)
+}
+
+// checkDependencies waits until every Release in spec.dependsOn is Ready for its current
+// generation, and stalls on a dependency cycle.
+func (s *session) checkDependencies(ctx context.Context) error {
+	for _, key := range s.rel.GetDependencyKeys() {
+		dep := &capstanv1.Release{}
+		if err := s.r.Client.Get(ctx, key, dep); err != nil {
+			if apierrors.IsNotFound(err) {
+				return waitErr(capstanv1.DependencyNotReadyReason, s.r.dependencyRequeue(),
+					fmt.Errorf("dependency Release %s does not exist", key))
+			}
+			return transientErr(capstanv1.DependencyNotReadyReason, fmt.Errorf("reading dependency %s: %w", key, err))
+		}
+		if cycle, err := s.dependencyCycle(ctx, key); err != nil || cycle {
+			if err != nil {
+				return err
+			}
+			return stallf(capstanv1.DependencyNotReadyReason, "spec.dependsOn forms a cycle through Release %s", key)
+		}
+		if !isReady(dep.Status.Conditions, dep.Generation, dep.Status.ObservedGeneration) {
+			return waitErr(capstanv1.DependencyNotReadyReason, s.r.dependencyRequeue(),
+				fmt.Errorf("dependency Release %s is not ready", key))
+		}
+	}
+	return nil
+}
+
+// isReady reports whether a Ready condition is True for the object's current generation.
+func isReady(conds []metav1.Condition, generation, observed int64) bool {
+	for _, c := range conds {
+		if c.Type == capstanv1.ReadyCondition {
+			return c.Status == metav1.ConditionTrue && observed == generation
+		}
+	}
+	return false
+}
+
+// event records an event about the Release, if a recorder is configured.
+func (s *session) event(eventType, reason, action, note string) {
+	if s.r.Events == nil {
+		return
+	}
+	s.r.Events.Eventf(s.rel, nil, eventType, reason, action, "%s", oneLine(note))
+}
+
+// patch writes the status changed so far, so users see progress before long work.
+func (s *session) patch(ctx context.Context) {
+	if s.patcher == nil {
+		return
+	}
+	if err := s.patcher.Patch(ctx, s.rel); err != nil {
+		ctrl.LoggerFrom(ctx).V(1).Info("could not write progress to status", "error", err.Error())
+	}
+}
+
+const (
+	corev1EventNormal  = "Normal"
+	corev1EventWarning = "Warning"
+)
