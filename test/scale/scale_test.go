@@ -140,4 +140,3 @@ func waitAllReady(ctx context.Context, b *testing.B, k client.Client, ns string,
 	}
 	b.Fatalf("not all %d Releases in %s became Ready within %s", n, ns, limit)
 }
-

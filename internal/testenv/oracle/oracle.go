@@ -30,7 +30,7 @@ func Helm() (string, error) {
 		_, file, _, _ := runtime.Caller(0)
 		script := filepath.Join(filepath.Dir(file), "..", "..", "..", "hack", "tools.sh")
 		var stderr bytes.Buffer
-		cmd := exec.Command(script, "helm")
+		cmd := exec.Command(script, "helm") //nolint:gosec // G204: the script path is fixed inside this repository.
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
