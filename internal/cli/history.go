@@ -27,6 +27,8 @@ type HistoryEntry struct {
 	Chart string `json:"chart"`
 	// AppVersion is the chart's appVersion.
 	AppVersion string `json:"app_version"`
+	// RollbackRevision is the revision a rollback restored; left out for other revisions.
+	RollbackRevision int `json:"rollback_revision,omitempty"`
 	// Description is the record's description, or why the record cannot be read.
 	Description string `json:"description"`
 }
@@ -46,7 +48,7 @@ func History(records []*storage.Release, limit int) []HistoryEntry {
 // unknown and the decoding error as its description (helm skips it silently).
 func historyEntry(r *storage.Release) HistoryEntry {
 	e := HistoryEntry{Revision: r.Version, Updated: r.Info.LastDeployed, Status: r.Info.Status.String(),
-		Chart: missing, AppVersion: missing, Description: r.Info.Description}
+		Chart: missing, AppVersion: missing, RollbackRevision: r.Info.RollbackRevision, Description: r.Info.Description}
 	if md := r.Chart.Metadata; md != nil {
 		e.Chart, e.AppVersion = md.Name+"-"+md.Version, md.AppVersion
 	}

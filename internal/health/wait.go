@@ -7,6 +7,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capstan-dev/capstan/internal/apply"
 )
@@ -86,11 +87,16 @@ func (w *waiter) look(ctx context.Context) (Report, error) {
 			return Report{}, ctx.Err()
 		}
 		s, err := w.checker.status(ctx, ref)
+		if err != nil && ctx.Err() != nil {
+			// A read cut short by the wait's own end says nothing about the object: keep the
+			// last real report.
+			return Report{}, ctx.Err()
+		}
 		if err != nil && permanent(err) {
 			return Report{}, fmt.Errorf("reading %s: %w", ref, err)
 		}
 		if err != nil {
-			s = ObjectStatus{Ref: ref, Status: Unknown, Message: oneLine("cannot be read: " + err.Error())}
+			s = ObjectStatus{Ref: ref, Status: Unknown, Message: "cannot be read: " + readFailure(err)}
 		}
 		if s.Status != Current {
 			notReady = append(notReady, s)
@@ -125,4 +131,16 @@ func permanent(err error) bool {
 	return errors.Is(err, ErrNoVersion) || apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) ||
 		apierrors.IsBadRequest(err) || apierrors.IsMethodNotSupported(err) || apierrors.IsInvalid(err) ||
 		apierrors.IsNotAcceptable(err) || apierrors.IsUnsupportedMediaType(err)
+}
+
+// readFailure names why a read failed without the request URL, which would put the API server's
+// address into conditions and events.
+func readFailure(err error) string {
+	if reason := apierrors.ReasonForError(err); reason != metav1.StatusReasonUnknown {
+		return string(reason)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "the API server did not answer in time"
+	}
+	return "the API server could not be reached"
 }
