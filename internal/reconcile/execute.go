@@ -223,6 +223,7 @@ func successDescription(p *plan) string {
 func (s *session) markSucceeded(p *plan) {
 	s.driftChecked = true
 	s.reportDrift(nil)
+	removeCondition(s.rel, capstanv1.TestSuccessCondition) // It described the revision before this one.
 	st := &s.rel.Status
 	chartVersion := chartVersionOf(p.record)
 	msg := fmt.Sprintf("%s revision %d of %s %s", pastTense(p.action), p.record.Version, chartNameOf(p.record), chartVersion)

@@ -59,22 +59,7 @@ func (s *session) revisionNumber() int {
 // planRelease renders the desired chart and values as the next revision and checks it against
 // the cluster: parse, record size, ownership and a server-side dry-run of every object.
 func (s *session) planRelease(ctx context.Context, upgrade bool, revision int) (*plan, error) {
-	ch, err := s.loadChart(ctx)
-	if err != nil {
-		return nil, err
-	}
-	caps, err := s.r.Capabilities.Capabilities(ctx)
-	if err != nil {
-		return nil, transientErr(ReasonReconcileFailed, fmt.Errorf("discovering the cluster's capabilities: %w", err))
-	}
-	res, err := render.Render(ctx, ch, s.userValues, render.Options{
-		ReleaseName: s.rel.GetReleaseName(), Namespace: s.rel.GetTargetNamespace(), Revision: revision,
-		IsUpgrade: upgrade, Capabilities: caps, Lookup: newLookup(s.c, s.rel), Timeout: s.r.Options.RenderTimeout,
-	})
-	if err != nil {
-		return nil, renderError(err)
-	}
-	objs, err := parseObjects(res.Manifests, s.rel.GetTargetNamespace())
+	res, objs, err := s.renderRevision(ctx, upgrade, revision)
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +70,31 @@ func (s *session) planRelease(ctx context.Context, upgrade bool, revision int) (
 		return nil, err
 	}
 	return p, s.preflight(ctx, p)
+}
+
+// renderRevision fetches the desired chart and renders it with the composed values, the live
+// capabilities and the namespaced lookup as revision, and parses the objects. It writes nothing.
+func (s *session) renderRevision(ctx context.Context, upgrade bool, revision int) (*render.Result, []*unstructured.Unstructured, error) {
+	ch, err := s.loadChart(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	caps, err := s.r.Capabilities.Capabilities(ctx)
+	if err != nil {
+		return nil, nil, transientErr(ReasonReconcileFailed, fmt.Errorf("discovering the cluster's capabilities: %w", err))
+	}
+	res, err := render.Render(ctx, ch, s.userValues, render.Options{
+		ReleaseName: s.rel.GetReleaseName(), Namespace: s.rel.GetTargetNamespace(), Revision: revision,
+		IsUpgrade: upgrade, Capabilities: caps, Lookup: newLookup(s.c, s.rel), Timeout: s.r.Options.RenderTimeout,
+	})
+	if err != nil {
+		return nil, nil, renderError(err)
+	}
+	objs, err := parseObjects(res.Manifests, s.rel.GetTargetNamespace())
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, objs, nil
 }
 
 // newPlan fills in the action's settings from the spec.

@@ -123,6 +123,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, rel *capstanv1.Release, p *S
 	handleRequests(rel)
 	s := r.newSession(rel, p)
 	err := s.run(ctx)
+	s.test(ctx, err)
 	before := findCondition(rel, capstanv1.ReadyCondition).DeepCopy()
 	summarize(rel, Outcome{Err: err})
 	if countsAsFailure(err, s.actionFailed, before, findCondition(rel, capstanv1.ReadyCondition)) {

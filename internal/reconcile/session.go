@@ -39,6 +39,8 @@ type session struct {
 	drift        []apply.Change
 	// actionFailed is set when an install, upgrade or rollback failed after its record was created.
 	actionFailed bool
+	// decided is set once every fact was gathered and Decide chose the action.
+	decided bool
 }
 
 func (r *Reconciler) newSession(rel *capstanv1.Release, p *StatusPatcher) *session {
@@ -67,6 +69,7 @@ func (s *session) run(ctx context.Context) error {
 		s.action = Decide(facts)
 		s.reportDrift(changes)
 	}
+	s.decided = true
 	ctrl.LoggerFrom(ctx).V(1).Info("decided", "action", s.action.Kind, "reason", s.action.Reason, "message", s.action.Message)
 	return s.carryOut(ctx)
 }

@@ -13,6 +13,31 @@ import (
 // read from the store and the record changed since, or it changes during the call, the error
 // wraps ErrConflict.
 func (s *Store) UpdateStatus(ctx context.Context, rel *Release) error {
+	return s.rewrite(ctx, rel, func(stored *Release) error {
+		if err := CheckTransition(stored.Info.Status, rel.Info.Status); err != nil {
+			return fmt.Errorf("release %s/%s version %d: %w", rel.Namespace, rel.Name, rel.Version, err)
+		}
+		stored.Info = rel.Info
+		copyHookRuns(stored.Hooks, rel.Hooks)
+		return nil
+	})
+}
+
+// UpdateHooks writes only the last run of each of a revision's hooks, taken from rel's hooks
+// (matched by position, name and kind); status, description, timestamps, chart, values and
+// manifest stay as stored. It records a run that happened without a status change, such as the
+// test hooks of a deployed revision, which UpdateStatus refuses as deployed to deployed. Like
+// UpdateStatus it is conditional on the Secret's resourceVersion and wraps ErrConflict.
+func (s *Store) UpdateHooks(ctx context.Context, rel *Release) error {
+	return s.rewrite(ctx, rel, func(stored *Release) error {
+		copyHookRuns(stored.Hooks, rel.Hooks)
+		return nil
+	})
+}
+
+// rewrite reads rel's Secret, lets change modify the decoded record, and writes it back
+// conditionally on the resourceVersion read (and on rel's, when rel was read from the store).
+func (s *Store) rewrite(ctx context.Context, rel *Release, change func(stored *Release) error) error {
 	if rel == nil {
 		return fmt.Errorf("%w: nil release", ErrInvalid)
 	}
@@ -28,11 +53,9 @@ func (s *Store) UpdateStatus(ctx context.Context, rel *Release) error {
 	if err != nil {
 		return err
 	}
-	if err := CheckTransition(stored.Info.Status, rel.Info.Status); err != nil {
-		return fmt.Errorf("release %s/%s version %d: %w", rel.Namespace, rel.Name, rel.Version, err)
+	if err := change(stored); err != nil {
+		return err
 	}
-	stored.Info = rel.Info
-	copyHookRuns(stored.Hooks, rel.Hooks)
 	enc, err := Encode(stored)
 	if err != nil {
 		return err

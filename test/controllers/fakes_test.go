@@ -292,7 +292,8 @@ func (nameWaiter) Wait(_ context.Context, refs []apply.ObjectRef, _ time.Duratio
 	return nil
 }
 
-// hookLog stands in for the hook runner: it records which hooks ran for which event.
+// hookLog stands in for the hook runner: it records which hooks ran for which event. A hook whose
+// name contains "failing" fails.
 type hookLog struct {
 	mu   sync.Mutex
 	runs map[string][]string
@@ -315,10 +316,15 @@ func (r hookRunner) Run(_ context.Context, event string, hooks []*storage.Hook, 
 	key := r.owner.Namespace + "/" + r.owner.Name
 	for _, h := range hooks {
 		for _, e := range h.Events {
-			if e == event {
-				r.log.runs[key] = append(r.log.runs[key], event+":"+h.Name)
-				h.LastRun = storage.HookExecution{StartedAt: time.Now(), CompletedAt: time.Now(), Phase: storage.HookPhaseSucceeded}
+			if e != event {
+				continue
 			}
+			r.log.runs[key] = append(r.log.runs[key], event+":"+h.Name)
+			if strings.Contains(h.Name, "failing") {
+				h.LastRun = storage.HookExecution{StartedAt: time.Now(), CompletedAt: time.Now(), Phase: storage.HookPhaseFailed}
+				return fmt.Errorf("%s hook ConfigMap/%s failed: HookFailed: it fails by design", event, h.Name)
+			}
+			h.LastRun = storage.HookExecution{StartedAt: time.Now(), CompletedAt: time.Now(), Phase: storage.HookPhaseSucceeded}
 		}
 	}
 	return nil
