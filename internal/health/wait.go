@@ -96,7 +96,7 @@ func (w *waiter) look(ctx context.Context) (Report, error) {
 			return Report{}, fmt.Errorf("reading %s: %w", ref, err)
 		}
 		if err != nil {
-			s = ObjectStatus{Ref: ref, Status: Unknown, Message: "cannot be read: " + readFailure(err)}
+			s = w.lastKnown(ref, "cannot be read: "+readFailure(err))
 		}
 		if s.Status != Current {
 			notReady = append(notReady, s)
@@ -106,6 +106,17 @@ func (w *waiter) look(ctx context.Context) (Report, error) {
 	w.pending = still
 	w.last = newReport(w.total, notReady)
 	return w.last, nil
+}
+
+// lastKnown returns the status ref had at the previous look, so that a passing read failure does
+// not hide the object's real state; with none, an Unknown status carrying why.
+func (w *waiter) lastKnown(ref apply.ObjectRef, why string) ObjectStatus {
+	for _, s := range w.last.NotReady {
+		if s.Ref == ref {
+			return s
+		}
+	}
+	return ObjectStatus{Ref: ref, Status: Unknown, Message: why}
 }
 
 func (w *waiter) report(r Report) {
