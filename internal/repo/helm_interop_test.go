@@ -149,3 +149,53 @@ func TestHelmInterop_helmPushToRegistry(t *testing.T) {
 		g.Expect(data).To(Equal(pushed[want]), "the layer is the archive helm pushed, byte for byte")
 	}
 }
+
+// TestHelmInterop_resolutionMatchesHelm resolves a table of constraints against one repository with
+// our resolver and with `helm show chart --version`, and expects the same version (or both to
+// find none).
+func TestHelmInterop_resolutionMatchesHelm(t *testing.T) {
+	g := NewWithT(t)
+	home := t.TempDir()
+	srv := newRepoServer(t)
+	dir := t.TempDir()
+	versions := []string{"0.9.0", "1.0.0", "1.2.3", "1.2.4-rc.1", "1.3.0", "2.0.0-beta.1", "2.0.0", "2.1.0", "3.0.0-alpha.1"}
+	for _, v := range versions {
+		data := makeChart(t, "api", v)
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("api-%s.tgz", v)), data)
+		srv.put(fmt.Sprintf("/api-%s.tgz", v), data)
+	}
+	index, err := IndexDirectory(dir, "", "")
+	g.Expect(err).NotTo(HaveOccurred())
+	srv.put("/index.yaml", index)
+	idx, _, err := ParseIndex(bytes.NewReader(index), 0)
+	g.Expect(err).NotTo(HaveOccurred())
+
+	constraints := []string{"", "*", "1.x", "~1.2", "^1", "^1.2.4-0", ">=1.2.0 <2.0.0", "2.0.0-beta.1", ">=2.0.0-0",
+		"~1.2.4-0", "1.2.3", "<1.0.0", ">=1.0.0, <1.3.0", "1.0.0 || 2.1.0", ">3.0.0-0", ">5", "=1.3.0", "!=2.1.0"}
+	resolved := 0
+	for _, c := range constraints {
+		want := ""
+		args := []string{"show", "chart", "api", "--repo", srv.URL}
+		if c != "" {
+			args = append(args, "--version", c)
+		}
+		cmd := exec.Command(helmBinary(t), args...)
+		cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_DATA_HOME="+home)
+		if out, err := cmd.Output(); err == nil {
+			for _, line := range strings.Split(string(out), "\n") {
+				if v, ok := strings.CutPrefix(line, "version: "); ok {
+					want = v
+				}
+			}
+		}
+		got := ""
+		if cv, err := idx.Resolve("api", c); err == nil {
+			got = cv.Version
+		}
+		g.Expect(got).To(Equal(want), "constraint %q: helm resolves %q, we resolve %q", c, want, got)
+		if want != "" {
+			resolved++
+		}
+	}
+	g.Expect(resolved).To(BeNumerically(">=", len(constraints)-3), "most constraints resolve, so the comparison is not vacuous")
+}
