@@ -2,12 +2,14 @@ package hooks
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/capstan-dev/capstan/internal/manifest"
 )
 
 // The hook annotations (helm-semantics §5.1).
@@ -37,15 +39,6 @@ const (
 	Test Event = "test"
 )
 
-// events maps every accepted spelling to its event; "test-success" is Helm 2's name for "test".
-var events = map[string]Event{
-	string(PreInstall): PreInstall, string(PostInstall): PostInstall,
-	string(PreDelete): PreDelete, string(PostDelete): PostDelete,
-	string(PreUpgrade): PreUpgrade, string(PostUpgrade): PostUpgrade,
-	string(PreRollback): PreRollback, string(PostRollback): PostRollback,
-	string(Test): Test, "test-success": Test,
-}
-
 // DeletePolicy says when a hook's object is deleted.
 type DeletePolicy string
 
@@ -59,8 +52,6 @@ const (
 	// HookFailed deletes the object when the hook failed.
 	HookFailed DeletePolicy = "hook-failed"
 )
-
-var deletePolicies = []DeletePolicy{BeforeHookCreation, HookSucceeded, HookFailed}
 
 // Hook is one hook object of a release.
 type Hook struct {
@@ -112,16 +103,17 @@ func FromObject(path string, obj *unstructured.Unstructured) (hook Hook, isHook 
 	}, true, nil
 }
 
-// ParseEvents reads a helm.sh/hook value: a comma list of events, each trimmed and lower-cased. Any
-// unknown item, including an empty one, fails the whole value, as it does in Helm.
+// ParseEvents reads a helm.sh/hook value with Helm's rules (internal/manifest owns them): any
+// unknown item, an empty one included, fails the whole value. Repeats run once.
 func ParseEvents(value string) ([]Event, error) {
+	names, err := manifest.ParseHookEvents(value)
+	var unknown *manifest.UnknownHookEventError
+	if errors.As(err, &unknown) {
+		return nil, &UnknownEventError{Event: unknown.Event}
+	}
 	var out []Event
-	for _, item := range strings.Split(value, ",") {
-		ev, ok := events[normalise(item)]
-		if !ok {
-			return nil, &UnknownEventError{Event: strings.TrimSpace(item)}
-		}
-		if !slices.Contains(out, ev) {
+	for _, n := range names {
+		if ev := Event(n); !slices.Contains(out, ev) {
 			out = append(out, ev)
 		}
 	}
@@ -130,28 +122,17 @@ func ParseEvents(value string) ([]Event, error) {
 
 // ParseWeight reads a helm.sh/hook-weight value as Helm does: a base-ten integer, with no surrounding
 // space; anything else is 0.
-func ParseWeight(value string) int {
-	w, err := strconv.Atoi(value)
-	if err != nil {
-		return 0
-	}
-	return w
-}
+func ParseWeight(value string) int { return manifest.ParseHookWeight(value) }
 
-// ParseDeletePolicies reads a helm.sh/hook-delete-policy value: a comma list, each item trimmed and
-// lower-cased; unknown items are ignored and repeats dropped.
+// ParseDeletePolicies reads a helm.sh/hook-delete-policy value: the known policies, trimmed and
+// lower-cased, in order and without repeats.
 func ParseDeletePolicies(value string) []DeletePolicy {
 	var out []DeletePolicy
-	for _, item := range strings.Split(value, ",") {
-		p := DeletePolicy(normalise(item))
-		if slices.Contains(deletePolicies, p) && !slices.Contains(out, p) {
-			out = append(out, p)
-		}
+	for _, p := range manifest.ParseHookDeletePolicies(value) {
+		out = append(out, DeletePolicy(p))
 	}
 	return out
 }
-
-func normalise(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // HasEvent reports whether the hook runs on ev.
 func (h Hook) HasEvent(ev Event) bool { return slices.Contains(h.Events, ev) }

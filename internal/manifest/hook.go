@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -118,27 +119,40 @@ func ForEvent(hooks []Hook, event string) []Hook {
 	return out
 }
 
-// parseHookEvents normalises a helm.sh/hook value. ok is false when any listed event is unknown,
-// in which case Helm drops the whole document.
-func parseHookEvents(value string) (events []string, ok bool) {
+// UnknownHookEventError names a helm.sh/hook item that is not an event; Helm drops the whole
+// document then.
+type UnknownHookEventError struct{ Event string }
+
+func (e *UnknownHookEventError) Error() string { return fmt.Sprintf("unknown hook event %q", e.Event) }
+
+// ParseHookEvents reads a helm.sh/hook value: a comma list of events, each trimmed and lower-cased,
+// "test-success" read as "test". Any unknown item, an empty one included, fails the whole value
+// with an *UnknownHookEventError. Repeats are kept, as Helm keeps them.
+func ParseHookEvents(value string) ([]string, error) {
+	var events []string
 	for _, item := range strings.Split(value, ",") {
 		event, known := hookEvents[normalise(item)]
 		if !known {
-			return nil, false
+			return nil, &UnknownHookEventError{Event: strings.TrimSpace(item)}
 		}
 		events = append(events, event)
 	}
-	return events, true
+	return events, nil
 }
 
-// parseWeight reads helm.sh/hook-weight as Helm does: an integer, anything else is 0.
-func parseWeight(value string) int {
+// ParseHookWeight reads helm.sh/hook-weight as Helm does: a base-ten integer with no surrounding
+// space; anything else is 0.
+func ParseHookWeight(value string) int {
 	w, err := strconv.Atoi(value)
 	if err != nil {
 		return 0
 	}
 	return w
 }
+
+// ParseHookDeletePolicies reads helm.sh/hook-delete-policy: the known policies, trimmed and
+// lower-cased, in order and without repeats.
+func ParseHookDeletePolicies(value string) []string { return parsePolicies(value, deletePolicies) }
 
 // parsePolicies reads a comma list annotation, keeping the known values in order.
 func parsePolicies(value string, known []string) []string {
@@ -156,10 +170,10 @@ func normalise(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 func newHook(path, doc string, head *Head, events []string) Hook {
 	h := Hook{Name: head.Name(), Kind: head.Kind, Path: path, Manifest: doc, Events: events}
 	if v, ok := head.Annotation(AnnotationHookWeight); ok {
-		h.Weight = parseWeight(v)
+		h.Weight = ParseHookWeight(v)
 	}
 	if v, ok := head.Annotation(AnnotationHookDeletePolicy); ok {
-		h.DeletePolicies = parsePolicies(v, deletePolicies)
+		h.DeletePolicies = ParseHookDeletePolicies(v)
 	}
 	if v, ok := head.Annotation(AnnotationHookOutputLogPolicy); ok {
 		h.OutputLogPolicies = parsePolicies(v, outputLogPolicies)

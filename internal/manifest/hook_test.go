@@ -45,7 +45,7 @@ func TestParseWeight(t *testing.T) {
 		"text does not parse":             {"heavy", 0},
 	}
 	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) { NewWithT(t).Expect(parseWeight(tc.in)).To(Equal(tc.want)) })
+		t.Run(name, func(t *testing.T) { NewWithT(t).Expect(ParseHookWeight(tc.in)).To(Equal(tc.want)) })
 	}
 }
 

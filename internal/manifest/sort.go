@@ -53,8 +53,8 @@ func (s Sorter) classify(name, doc string, head *Head, hooks []Hook, manifests [
 	if !isHook {
 		return hooks, append(manifests, Manifest{Name: name, Content: doc, Head: head})
 	}
-	events, ok := parseHookEvents(value)
-	if !ok {
+	events, err := ParseHookEvents(value)
+	if err != nil {
 		s.logger().Info("skipping unknown hooks", "hookTypes", value)
 		return hooks, manifests
 	}
