@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -19,49 +18,24 @@ import (
 	"github.com/capstan-dev/capstan/internal/testenv"
 )
 
-// One local control plane with kwok nodes serves every integration test of the package. It starts on
+// One local control plane with kwok nodes serves every integration test of the package, started on
 // first use, so the pure tests (and their fuzz seeds) run without it.
 var (
-	clusterOnce sync.Once
-	cluster     *testenv.Cluster
-	k8s         client.Client
-	clusterErr  error
-	nsSeq       atomic.Int32
+	cluster testenv.Shared
+	nsSeq   atomic.Int32
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if cluster != nil {
-		cluster.Stop()
-	}
+	cluster.Stop()
 	os.Exit(code)
 }
 
 // kube returns a client of the shared cluster, starting it the first time.
-func kube(t *testing.T) client.Client {
-	t.Helper()
-	clusterOnce.Do(func() {
-		// The cluster picks a random port block, which now and then collides with a port in use: try again.
-		for range 3 {
-			if cluster, clusterErr = testenv.StartCluster(); clusterErr == nil {
-				break
-			}
-		}
-		if clusterErr == nil {
-			k8s, clusterErr = client.New(cluster.Config, client.Options{})
-		}
-	})
-	if clusterErr != nil {
-		t.Fatalf("the local control plane (hack/local-cluster.sh) did not start: %v", clusterErr)
-	}
-	return k8s
-}
+func kube(t *testing.T) client.Client { return cluster.Client(t) }
 
 // restConfig returns a copy of the cluster's admin config.
-func restConfig(t *testing.T) *rest.Config {
-	kube(t)
-	return rest.CopyConfig(cluster.Config)
-}
+func restConfig(t *testing.T) *rest.Config { return cluster.Config(t) }
 
 // namespace creates a namespace of the test's own.
 func namespace(t *testing.T) string {

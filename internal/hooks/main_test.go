@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,43 +20,21 @@ import (
 	"github.com/capstan-dev/capstan/internal/testenv"
 )
 
-// One local control plane with kwok nodes serves every integration test of the package. It starts on
-// first use, so the pure tests (and their fuzz seeds) run without it.
+// One local control plane with kwok nodes serves every integration test of the package, started on
+// first use.
 var (
-	clusterOnce sync.Once
-	cluster     *testenv.Cluster
-	k8s         client.WithWatch
-	clusterErr  error
-	nsSeq       atomic.Int32
+	cluster testenv.Shared
+	nsSeq   atomic.Int32
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if cluster != nil {
-		cluster.Stop()
-	}
+	cluster.Stop()
 	os.Exit(code)
 }
 
 // kube returns a client of the shared cluster, starting it the first time.
-func kube(t *testing.T) client.WithWatch {
-	t.Helper()
-	clusterOnce.Do(func() {
-		// The cluster picks a random port block, which now and then collides with a port in use: try again.
-		for range 3 {
-			if cluster, clusterErr = testenv.StartCluster(); clusterErr == nil {
-				break
-			}
-		}
-		if clusterErr == nil {
-			k8s, clusterErr = client.NewWithWatch(cluster.Config, client.Options{})
-		}
-	})
-	if clusterErr != nil {
-		t.Fatalf("the local control plane (hack/local-cluster.sh) did not start: %v", clusterErr)
-	}
-	return k8s
-}
+func kube(t *testing.T) client.WithWatch { return cluster.Client(t) }
 
 // release creates a namespace of the test's own and returns the release that lives in it.
 func release(t *testing.T) apply.Owner {

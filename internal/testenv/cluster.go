@@ -7,9 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"testing"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Cluster is a whole local control plane — etcd, kube-apiserver, kube-controller-manager,
@@ -104,4 +107,40 @@ func readLogs(dir string) string {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// Shared is one Cluster for a whole test package, started on first use so that tests which need
+// no cluster (and fuzz seeds) run without it. Stop it from TestMain after m.Run.
+type Shared struct {
+	once    sync.Once
+	cluster *Cluster
+	client  client.WithWatch
+	err     error
+}
+
+// Client returns an admin client of the shared cluster, starting the cluster the first time.
+func (s *Shared) Client(t testing.TB) client.WithWatch {
+	t.Helper()
+	s.once.Do(func() {
+		if s.cluster, s.err = StartCluster(); s.err == nil {
+			s.client, s.err = client.NewWithWatch(s.cluster.Config, client.Options{})
+		}
+	})
+	if s.err != nil {
+		t.Fatalf("the local control plane (hack/local-cluster.sh) did not start: %v", s.err)
+	}
+	return s.client
+}
+
+// Config returns a copy of the shared cluster's admin REST config, starting it if needed.
+func (s *Shared) Config(t testing.TB) *rest.Config {
+	s.Client(t)
+	return rest.CopyConfig(s.cluster.Config)
+}
+
+// Stop stops the cluster if it was started.
+func (s *Shared) Stop() {
+	if s.cluster != nil {
+		s.cluster.Stop()
+	}
 }
