@@ -2,13 +2,10 @@ package controllers_test
 
 import (
 	"context"
-	"strconv"
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -40,31 +37,17 @@ func demo(name, ns, version string) *testsupport.ReleaseBuilder {
 
 // getRelease reads a Release.
 func getRelease(g Gomega, ctx context.Context, ns, name string) *capstanv1.Release {
-	rel := &capstanv1.Release{}
-	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, rel)).To(Succeed())
-	return rel
+	return kube().Release(g, ctx, ns, name)
 }
 
 // condition returns a condition of a Release, or an empty one.
 func condition(rel *capstanv1.Release, typ string) metav1.Condition {
-	if c := meta.FindStatusCondition(rel.Status.Conditions, typ); c != nil {
-		return *c
-	}
-	return metav1.Condition{}
+	return testsupport.Condition(rel, typ)
 }
 
 // expectReadyAt waits until the Release is Ready for its current generation at a revision.
 func expectReadyAt(ctx context.Context, ns, name string, revision int) *capstanv1.Release {
-	var rel *capstanv1.Release
-	Eventually(func(g Gomega) {
-		rel = getRelease(g, ctx, ns, name)
-		ready := condition(rel, capstanv1.ReadyCondition)
-		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), "Ready: %s %s; Released: %s", ready.Reason, ready.Message,
-			condition(rel, capstanv1.ReleasedCondition).Message)
-		g.Expect(rel.Status.ObservedGeneration).To(Equal(rel.Generation))
-		g.Expect(rel.Status.CurrentRevision).To(Equal(revision))
-	}).Should(Succeed())
-	return rel
+	return kube().ExpectReadyAt(ctx, ns, name, revision)
 }
 
 // expectStalled waits until the Release is Stalled with a reason, and returns it.
@@ -83,20 +66,12 @@ func expectStalled(ctx context.Context, ns, name, reason string) *capstanv1.Rele
 
 // records lists a release's revisions as "v<N>=<status>".
 func records(ctx context.Context, ns, name string) []string {
-	rels, err := storage.NewStore(k8sClient).List(ctx, ns, name)
-	Expect(err).NotTo(HaveOccurred())
-	out := make([]string, 0, len(rels))
-	for _, r := range rels {
-		out = append(out, "v"+strconv.Itoa(r.Version)+"="+string(r.Info.Status))
-	}
-	return out
+	return kube().Records(ctx, ns, name)
 }
 
 // record reads one revision.
 func record(ctx context.Context, ns, name string, version int) *storage.Release {
-	rel, err := storage.NewStore(k8sClient).Get(ctx, ns, name, version)
-	Expect(err).NotTo(HaveOccurred())
-	return rel
+	return kube().Record(ctx, ns, name, version)
 }
 
 // configMapData reads a ConfigMap's data, or nil when it does not exist.
@@ -112,34 +87,17 @@ func configMapData(ctx context.Context, ns, name string) map[string]string {
 
 // exists reports whether an object exists.
 func exists(ctx context.Context, obj client.Object) bool {
-	err := k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)
-	if apierrors.IsNotFound(err) {
-		return false
-	}
-	Expect(err).NotTo(HaveOccurred())
-	return true
+	return kube().Exists(ctx, obj)
 }
 
 // update changes a Release with retries on conflicts.
 func update(ctx context.Context, ns, name string, change func(*capstanv1.Release)) {
-	Eventually(func(g Gomega) {
-		rel := getRelease(g, ctx, ns, name)
-		change(rel)
-		g.Expect(k8sClient.Update(ctx, rel)).To(Succeed())
-	}).Should(Succeed())
+	kube().Update(ctx, ns, name, change)
 }
 
 // eventReasons lists the reasons of the events about a Release.
 func eventReasons(ctx context.Context, ns, name string) []string {
-	var list eventsv1.EventList
-	Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
-	var out []string
-	for _, e := range list.Items {
-		if e.Regarding.Kind == capstanv1.ReleaseKind && e.Regarding.Name == name {
-			out = append(out, e.Reason)
-		}
-	}
-	return out
+	return kube().EventReasons(ctx, ns, name)
 }
 
 // cmRef is a ConfigMap reference for exists.
@@ -151,3 +109,6 @@ func cmRef(ns, name string) *corev1.ConfigMap {
 func rawValues(js string) *runtime.RawExtension {
 	return &runtime.RawExtension{Raw: []byte(js)}
 }
+
+// kube gives the shared Release helpers over the suite's client.
+func kube() testsupport.Kube { return testsupport.Kube{Client: k8sClient} }
