@@ -31,6 +31,9 @@ func NewChartSources(opts options.Options) *reconcile.ChartSources {
 	return reconcile.NewChartSources(reconcile.ChartSourcesOptions{
 		MaxIndexSize: opts.Limits.MaxIndexSize,
 		MaxChartSize: opts.Limits.MaxChartSize,
+		// Link-local and metadata addresses are refused whatever these say.
+		DenyPrivateNetworks: opts.DenyPrivateNetworks,
+		AllowNetworks:       opts.AllowNetworks,
 	})
 }
 

@@ -67,6 +67,12 @@ const (
 	// CrossNamespaceRefDeniedReason is used on Ready=False and Stalled=True when a reference
 	// names another namespace and the manager does not allow cross-namespace references.
 	CrossNamespaceRefDeniedReason = "CrossNamespaceRefDenied"
+
+	// AddressNotAllowedReason is used on Ready=False and Stalled=True when a repository, chart or
+	// token URL (or a redirect) leads to an address the manager refuses: a link-local or cloud
+	// metadata address always, a private one under --deny-private-networks. The message names
+	// the host, the address and the rule.
+	AddressNotAllowedReason = "AddressNotAllowed"
 )
 
 // Reasons of a ChartRepository.
@@ -126,6 +132,11 @@ const (
 	// RenderFailedReason is used on Ready=False and Stalled=True when a template fails to
 	// render (including `required` and `fail`).
 	RenderFailedReason = "RenderFailed"
+
+	// RenderBudgetExceededReason is used on Ready=False and Stalled=True when rendering went past
+	// its memory budget (bytes built and still held by the templates, or output size). The
+	// chart is not rendered again until the generation, the values or the chart changes.
+	RenderBudgetExceededReason = "RenderBudgetExceeded"
 
 	// ManifestParseFailedReason is used on Ready=False and Stalled=True when the rendered output
 	// is not valid Kubernetes objects: bad YAML, missing apiVersion or kind, duplicates.

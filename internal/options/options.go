@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -32,6 +34,11 @@ type Options struct {
 	RepositoryConcurrency   int
 	Limits                  Limits
 	AllowCrossNamespaceRefs bool
+	// DenyPrivateNetworks refuses repository connections to loopback, RFC 1918, CGNAT and ULA
+	// addresses; link-local and cloud metadata addresses are refused regardless.
+	DenyPrivateNetworks bool
+	// AllowNetworks are private ranges repositories may still reach under DenyPrivateNetworks.
+	AllowNetworks           []netip.Prefix
 	DefaultServiceAccount   string
 	LogFormat               string
 	LogLevel                string
@@ -69,6 +76,14 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.Limits.MaxDecompressedSize, "max-decompressed-chart-size", o.Limits.MaxDecompressedSize, "Largest total size of a decompressed chart, in bytes.")
 	fs.Int64Var(&o.Limits.MaxFileSize, "max-chart-file-size", o.Limits.MaxFileSize, "Largest single file inside a chart, in bytes.")
 	fs.BoolVar(&o.AllowCrossNamespaceRefs, "allow-cross-namespace-refs", o.AllowCrossNamespaceRefs, "Allow a Release to reference a ChartRepository or Release in another namespace.")
+	fs.BoolVar(&o.DenyPrivateNetworks, "deny-private-networks", o.DenyPrivateNetworks,
+		"Refuse repository connections to loopback, RFC 1918, CGNAT and unique local addresses (link-local and cloud metadata addresses are always refused).")
+	fs.Func("allow-networks", "Comma-separated CIDRs (or addresses) repositories may reach despite --deny-private-networks, such as in-cluster chart servers; never opens link-local or metadata addresses.",
+		func(v string) error {
+			prefixes, err := ParseNetworks(v)
+			o.AllowNetworks = append(o.AllowNetworks, prefixes...)
+			return err
+		})
 	fs.StringVar(&o.DefaultServiceAccount, "default-service-account", o.DefaultServiceAccount, "Service account to impersonate for Releases that name none (empty: the manager's own identity).")
 	fs.StringVar(&o.LogFormat, "log-format", o.LogFormat, "Log format: json or console.")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "Log level: error, info or debug.")
@@ -101,4 +116,25 @@ func (o *Options) Validate() error {
 		errs = append(errs, fmt.Errorf("--log-level must be error, info or debug, got %q", o.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+// ParseNetworks reads a comma-separated list of CIDRs or single addresses.
+func ParseNetworks(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return out, fmt.Errorf("%q is neither a CIDR nor an IP address", f)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

@@ -2,6 +2,8 @@ package options
 
 import (
 	"flag"
+	"io"
+	"net/netip"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -18,6 +20,25 @@ func TestOptions_BindFlags(t *testing.T) {
 	g.Expect(o.Limits.MaxChartSize).To(Equal(int64(2048)))
 	g.Expect(o.Limits.MaxIndexSize).To(Equal(int64(50 << 20)))
 	g.Expect(o.Validate()).To(Succeed())
+}
+
+func TestOptions_networkFlags(t *testing.T) {
+	g := NewWithT(t)
+	o := Defaults()
+	g.Expect(o.DenyPrivateNetworks).To(BeFalse(), "off in the binary, so make run and loopback tests work")
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o.BindFlags(fs)
+	g.Expect(fs.Parse([]string{"--deny-private-networks", "--allow-networks=10.96.0.0/12, fd00:1::/64", "--allow-networks=10.0.0.7"})).To(Succeed())
+	g.Expect(o.DenyPrivateNetworks).To(BeTrue())
+	g.Expect(o.AllowNetworks).To(Equal([]netip.Prefix{
+		netip.MustParsePrefix("10.96.0.0/12"), netip.MustParsePrefix("fd00:1::/64"), netip.MustParsePrefix("10.0.0.7/32"),
+	}))
+
+	fs = flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o.BindFlags(fs)
+	g.Expect(fs.Parse([]string{"--allow-networks=10.0.0.0/33"})).To(MatchError(ContainSubstring(`"10.0.0.0/33" is neither a CIDR nor an IP address`)))
 }
 
 func TestOptions_Validate(t *testing.T) {

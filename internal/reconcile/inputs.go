@@ -77,6 +77,8 @@ func (s *session) sourceError(err error) error {
 		return waitErr(capstanv1.ChartNotFoundReason, s.r.dependencyRequeue(), err)
 	case errors.Is(err, repo.ErrVersionNotFound):
 		return waitErr(capstanv1.ChartVersionNotFoundReason, s.r.dependencyRequeue(), err)
+	case errors.Is(err, repo.ErrAddressNotAllowed):
+		return stallErr(capstanv1.AddressNotAllowedReason, err)
 	case errors.Is(err, repo.ErrInvalidConstraint):
 		return stallErr(capstanv1.ChartVersionNotFoundReason, err)
 	case errors.Is(err, repo.ErrDigestMismatch), errors.Is(err, repo.ErrTooLarge):

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net/netip"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -31,8 +32,11 @@ type ChartSourcesOptions struct {
 	IndexCacheSize int64
 	// ArchiveCacheSize is the byte budget of the shared archive cache; the repo default when zero.
 	ArchiveCacheSize int64
-	// DenyPrivateNetworks refuses connections to loopback, private and link-local addresses.
+	// DenyPrivateNetworks refuses connections to loopback, RFC 1918, CGNAT and ULA addresses;
+	// link-local and cloud metadata addresses are refused regardless.
 	DenyPrivateNetworks bool
+	// AllowNetworks are private ranges still reachable under DenyPrivateNetworks.
+	AllowNetworks []netip.Prefix
 	// Retry bounds the retries of one request; the repo defaults when zero.
 	Retry repo.RetryPolicy
 	// UserAgent is sent with every request; repo.DefaultUserAgent when empty.
@@ -177,6 +181,7 @@ func (s *ChartSources) options(cr *capstanv1.ChartRepository, secrets repoSecret
 		InsecureSkipVerify:  cr.Spec.InsecureSkipTLSVerify,
 		PlainHTTP:           cr.Spec.PlainHTTP,
 		DenyPrivateNetworks: s.opts.DenyPrivateNetworks,
+		AllowNetworks:       s.opts.AllowNetworks,
 		Timeout:             cr.GetTimeout(),
 		MaxIndexSize:        s.opts.MaxIndexSize,
 		MaxChartSize:        s.opts.MaxChartSize,

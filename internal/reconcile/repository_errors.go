@@ -57,6 +57,9 @@ func repoClassify(err error) *repoFailure {
 		return &repoFailure{class: class, reason: reason, err: err}
 	}
 	switch {
+	case errors.Is(err, repo.ErrAddressNotAllowed):
+		// A name may resolve elsewhere later, which no watch reports: checked again at the interval.
+		return fail(repoStalledRemote, capstanv1.AddressNotAllowedReason)
 	case errors.Is(err, ErrRepositorySecretNotFound):
 		return fail(repoWaiting, capstanv1.SecretNotFoundReason)
 	case errors.Is(err, ErrRepositoryCredentials), errors.Is(err, repo.ErrInvalidOptions):

@@ -288,7 +288,27 @@ func TestRepositoryReconciler_Reconcile_badInputs(t *testing.T) {
 				srv.publish(t, "", "app", "1.0.0")
 				o.DenyPrivateNetworks = true
 			},
-			reason: capstanv1.IndexFetchFailedReason, class: "transient", mentions: "private or local address refused",
+			reason: capstanv1.AddressNotAllowedReason, class: "stalled-recheck",
+			mentions: "loopback address, refused while private networks are denied",
+		},
+		"B2 the cloud metadata address is refused even when private networks are allowed": {
+			setup: func(_ *testing.T, _ *repoServer, cr *capstanv1.ChartRepository, _ *reconcile.ChartSourcesOptions) {
+				cr.Spec.URL = "http://169.254.169.254/latest/meta-data"
+			},
+			reason: capstanv1.AddressNotAllowedReason, class: "stalled-recheck",
+			mentions: "connection to 169.254.169.254 refused: link-local address (cloud metadata), refused for every repository",
+		},
+		"B2 the GCP metadata host name is refused before it is resolved": {
+			setup: func(_ *testing.T, _ *repoServer, cr *capstanv1.ChartRepository, _ *reconcile.ChartSourcesOptions) {
+				cr.Spec.URL = "http://metadata.google.internal/computeMetadata/v1"
+			},
+			reason: capstanv1.AddressNotAllowedReason, class: "stalled-recheck", mentions: "cloud metadata host name (GCP)",
+		},
+		"B2 an OCI registry at the AWS IPv6 metadata address is refused": {
+			setup: func(_ *testing.T, _ *repoServer, cr *capstanv1.ChartRepository, _ *reconcile.ChartSourcesOptions) {
+				cr.Spec.URL = "oci://[fd00:ec2::254]/charts"
+			},
+			reason: capstanv1.AddressNotAllowedReason, class: "stalled-recheck", mentions: "cloud metadata address (AWS)",
 		},
 		"B4 a refused connection is retried with backoff": {
 			setup: func(_ *testing.T, srv *repoServer, _ *capstanv1.ChartRepository, _ *reconcile.ChartSourcesOptions) {

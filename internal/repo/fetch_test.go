@@ -154,35 +154,3 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
-
-func TestDenyPrivateNetworks(t *testing.T) {
-	g := NewWithT(t)
-	srv := newRepoServer(t)
-	srv.put("/index.yaml", []byte(indexYAML()))
-	r, err := NewHTTPRepository(srv.URL, Options{DenyPrivateNetworks: true, Retry: fastRetry})
-	g.Expect(err).NotTo(HaveOccurred())
-	_, err = r.Index(context.Background())
-	g.Expect(err).To(MatchError(errPrivateAddress))
-	g.Expect(srv.rec.all()).To(BeEmpty(), "the loopback server was never reached, and the refusal is not retried")
-
-	r, err = NewHTTPRepository(srv.URL, Options{Retry: fastRetry})
-	g.Expect(err).NotTo(HaveOccurred())
-	_, err = r.Index(context.Background())
-	g.Expect(err).NotTo(HaveOccurred(), "loopback is allowed unless denied")
-}
-
-func TestDenyPrivate(t *testing.T) {
-	cases := map[string]bool{
-		"127.0.0.1:80": true, "[::1]:443": true, "10.1.2.3:80": true, "172.16.0.1:80": true, "192.168.1.1:80": true,
-		"169.254.169.254:80": true, "100.100.100.200:80": true, "0.0.0.0:80": true, "[::ffff:127.0.0.1]:80": true,
-		"[fe80::1]:80": true, "[fc00::1]:80": true, "8.8.8.8:443": false, "[2001:4860:4860::8888]:443": false,
-		"not-an-address": true,
-	}
-	for addr, denied := range cases {
-		t.Run(addr, func(t *testing.T) {
-			g := NewWithT(t)
-			err := denyPrivate("tcp", addr, nil)
-			g.Expect(err != nil).To(Equal(denied), "%v", err)
-		})
-	}
-}

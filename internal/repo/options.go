@@ -1,6 +1,9 @@
 package repo
 
 import (
+	"net/http"
+	"net/netip"
+	"net/url"
 	"time"
 )
 
@@ -39,11 +42,19 @@ type Options struct {
 	PassCredentials bool
 	// PlainHTTP talks to an OCI registry over http instead of https; OCI only.
 	PlainHTTP bool
-	// DenyPrivateNetworks refuses to connect to loopback, private, link-local, CGNAT and
+	// DenyPrivateNetworks refuses to connect to loopback, RFC 1918, CGNAT, unique local and
 	// unspecified addresses, checked on the resolved address at dial time so that redirects
 	// and DNS answers cannot steer a request inside the cluster. Off by default because
-	// in-cluster repositories are common; turn it on for multi-tenant controllers.
+	// in-cluster repositories are common; turn it on for multi-tenant controllers. Link-local
+	// and cloud metadata addresses are refused whatever this says.
 	DenyPrivateNetworks bool
+	// AllowNetworks lists private ranges that stay reachable under DenyPrivateNetworks, such
+	// as the cluster's in-cluster chart servers. It never opens link-local or metadata addresses.
+	AllowNetworks []netip.Prefix
+	// Proxy chooses the proxy of a request; nil reads HTTPS_PROXY, HTTP_PROXY and NO_PROXY from
+	// the environment. A request's target is checked against the network policy before it is
+	// handed to a proxy, and the proxy's own address is checked when it is dialled.
+	Proxy func(*http.Request) (*url.URL, error)
 	// AllowMissingDigest accepts index entries without a digest (the archive then cannot be
 	// verified or cached). By default such entries fail with ErrMissingDigest.
 	AllowMissingDigest bool
@@ -65,6 +76,9 @@ type Options struct {
 	// ArchiveCache holds verified archives by digest; share one between all clients. No
 	// archive caching when nil.
 	ArchiveCache *ArchiveCache
+
+	// hooks replaces name resolution and dialling in tests.
+	hooks *netHooks
 }
 
 // withDefaults fills zero fields with the package defaults.

@@ -132,7 +132,7 @@ func retryableStatus(code int) bool {
 // retryableTransportError reports whether a failed round trip may succeed when repeated: not
 // when the caller's context is done, and not for certificate problems or size limits.
 func retryableTransportError(ctx context.Context, err error) bool {
-	if ctx.Err() != nil || errors.Is(err, ErrTooLarge) || errors.Is(err, errRedirectPolicy) || errors.Is(err, errPrivateAddress) {
+	if ctx.Err() != nil || errors.Is(err, ErrTooLarge) || errors.Is(err, errRedirectPolicy) || errors.Is(err, ErrAddressNotAllowed) {
 		return false
 	}
 	var (

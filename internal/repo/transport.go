@@ -8,12 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -129,32 +126,14 @@ func baseTransport(o Options, withCert bool) (*http.Transport, error) {
 	tr := def.Clone()
 	tr.TLSClientConfig = cfg
 	tr.ResponseHeaderTimeout = o.Timeout
-	if o.DenyPrivateNetworks {
-		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: denyPrivate}
-		tr.DialContext = d.DialContext
+	d := newGuardedDialer(NetworkPolicy{DenyPrivate: o.DenyPrivateNetworks, Allow: o.AllowNetworks}, o.hooks)
+	tr.DialContext = d.DialContext
+	proxy := o.Proxy
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
 	}
+	tr.Proxy = d.proxy(proxy)
 	return tr, nil
-}
-
-// errPrivateAddress reports a connection refused by DenyPrivateNetworks.
-var errPrivateAddress = errors.New("connection to a private or local address refused")
-
-// cgnat is the shared address space of RFC 6598, which net/netip does not count as private.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
-
-// denyPrivate is a net.Dialer Control hook: it sees the address actually dialled, after name
-// resolution, so every spelling of an address (decimal, octal, IPv4-mapped) is caught.
-func denyPrivate(_, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("%w: %s", errPrivateAddress, address)
-	}
-	a := ap.Addr().Unmap()
-	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() || cgnat.Contains(a) {
-		return fmt.Errorf("%w: %s", errPrivateAddress, a)
-	}
-	return nil
 }
 
 func tlsConfig(o Options, withCert bool) (*tls.Config, error) {
