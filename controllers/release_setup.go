@@ -16,6 +16,7 @@ import (
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
 	"github.com/capstan-dev/capstan/internal/chart"
+	"github.com/capstan-dev/capstan/internal/engine"
 	"github.com/capstan-dev/capstan/internal/options"
 	"github.com/capstan-dev/capstan/internal/reconcile"
 )
@@ -69,6 +70,10 @@ func SetupRelease(mgr ctrl.Manager, opts options.Options, deps ReleaseDeps) erro
 		clients = &reconcile.ImpersonatingClients{Config: mgr.GetConfig(), Scheme: mgr.GetScheme(),
 			Mapper: mgr.GetRESTMapper(), Reader: mgr.GetAPIReader(), DefaultServiceAccount: opts.DefaultServiceAccount}
 	}
+	budget := opts.RenderBudget(options.DetectMemoryLimit())
+	mgr.GetLogger().WithName("setup").Info("render memory budget", "memoryLimit", budget.MemoryLimit,
+		"source", budget.LimitSource, "releaseConcurrency", opts.ReleaseConcurrency, "perRender", budget.PerRender,
+		"maxLiveBytes", budget.MaxLiveBytes, "maxOutputBytes", budget.MaxOutputBytes)
 	engine := &reconcile.Reconciler{
 		Client: mgr.GetClient(), Clients: clients, Source: deps.Source, Capabilities: caps,
 		Events: mgr.GetEventRecorder("capstan"), NewWaiter: deps.NewWaiter, NewHookRunner: deps.NewHookRunner,
@@ -76,10 +81,15 @@ func SetupRelease(mgr ctrl.Manager, opts options.Options, deps ReleaseDeps) erro
 		Options: reconcile.Options{AllowCrossNamespaceRefs: opts.AllowCrossNamespaceRefs, ChartLimits: chart.Limits{
 			MaxArchiveSize: opts.Limits.MaxChartSize, MaxDecompressedSize: opts.Limits.MaxDecompressedSize,
 			MaxFileSize: opts.Limits.MaxFileSize,
-		}},
+		}, RenderLimits: renderLimits(budget)},
 	}
 	r := &ReleaseReconciler{Client: mgr.GetClient(), Engine: engine, Concurrency: opts.ReleaseConcurrency}
 	return r.SetupWithManager(mgr)
+}
+
+// renderLimits turns the render memory budget into the engine's limits.
+func renderLimits(b options.RenderBudget) engine.Limits {
+	return engine.Limits{MaxLiveBytes: b.MaxLiveBytes, MaxOutputBytes: b.MaxOutputBytes}
 }
 
 // invalidateOnCRDChange drops the cached capabilities whenever a CRD is added, changed or

@@ -21,8 +21,12 @@ type Limits struct {
 	// builds. Default 100 MiB.
 	MaxOutputBytes int64
 	// MaxBuiltBytes caps the total bytes built by include, tpl and the checked string functions
-	// during one render. Default 1 GiB.
+	// during one render, whether still held or not: it bounds the work. Default 1 GiB.
 	MaxBuiltBytes int64
+	// MaxLiveBytes caps the bytes a render holds at any time: the strings its functions built
+	// that are still reachable (from variables, lists, maps, .Values), the growth of maps by set,
+	// and the rendered output. It is the render's memory budget. Default 512 MiB.
+	MaxLiveBytes int64
 	// MaxListLength caps the lists until, untilStep, seq, concat and the split functions build and
 	// the length of random strings. Default 1,000,000.
 	MaxListLength int
@@ -41,6 +45,7 @@ const (
 	defaultMaxIncludeDepth  = 1000
 	defaultMaxOutputBytes   = 100 << 20
 	defaultMaxBuiltBytes    = 1 << 30
+	defaultMaxLiveBytes     = 512 << 20
 	defaultMaxListLength    = 1_000_000
 	defaultMaxTemplateDepth = 3_000
 	defaultMaxValueDepth    = 10_000
@@ -54,6 +59,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxBuiltBytes <= 0 {
 		l.MaxBuiltBytes = defaultMaxBuiltBytes
+	}
+	if l.MaxLiveBytes <= 0 {
+		l.MaxLiveBytes = defaultMaxLiveBytes
 	}
 	if l.MaxListLength <= 0 {
 		l.MaxListLength = defaultMaxListLength
@@ -81,6 +89,7 @@ type budget struct {
 
 	output int64
 	built  int64
+	live   liveSet
 	steps  int64
 	depth  int
 }
@@ -189,6 +198,9 @@ func (w *outputWriter) Write(p []byte) (int, error) {
 		w.b.output += n
 		if w.b.output > w.b.limits.MaxOutputBytes {
 			return 0, w.b.exceeded("the rendered output is larger than %d bytes (Limits.MaxOutputBytes)", w.b.limits.MaxOutputBytes)
+		}
+		if err := w.b.checkHeld("output"); err != nil {
+			return 0, err
 		}
 	}
 	return w.buf.Write(p)

@@ -218,6 +218,7 @@ func (c checked) buildingFuncs() template.FuncMap {
 		"nindent":   c.nindent,
 		"replace":   c.replace,
 		"randBytes": c.randBytes,
+		"set":       c.set,
 	}
 	for _, name := range []string{"randAlphaNum", "randAlpha", "randAscii", "randNumeric"} {
 		m[name] = c.random(name)
@@ -232,4 +233,14 @@ func (c checked) buildingFuncs() template.FuncMap {
 		m[name] = c.regexList(name)
 	}
 	return m
+}
+
+// set is sprig's set, charging a new key to the map growth the budget counts as held.
+func (c checked) set(d map[string]any, key string, value any) (map[string]any, error) {
+	if _, ok := d[key]; !ok && d != nil {
+		if err := c.b.grow("set", int64(setEntryCost+len(key))); err != nil {
+			return nil, err
+		}
+	}
+	return sprigFunc[func(map[string]any, string, any) map[string]any]("set")(d, key, value), nil
 }

@@ -22,12 +22,9 @@ func addSize(a, b int64) int64 {
 	return a + b
 }
 
-// built charges a string a function built and returns it.
+// built charges a string a function built and returns it, tracked as held by the render.
 func (c checked) built(fn, s string) (string, error) {
-	if err := c.b.charge(fn, len(s)); err != nil {
-		return "", err
-	}
-	return s, nil
+	return c.b.keep(fn, s)
 }
 
 func (c checked) repeat(count int, str string) (string, error) {

@@ -31,6 +31,10 @@ type Options struct {
 	LeaderElectionID        string
 	LeaderElectionNamespace string
 	ReleaseConcurrency      int
+	// MemoryLimit is the manager's memory limit in bytes; 0 reads GOMEMLIMIT and the cgroup.
+	MemoryLimit int64
+	// RenderMemoryBudget is one render's memory budget in bytes; 0 derives it (RenderBudget).
+	RenderMemoryBudget      int64
 	RepositoryConcurrency   int
 	Limits                  Limits
 	AllowCrossNamespaceRefs bool
@@ -70,6 +74,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.LeaderElectionID, "leader-election-id", o.LeaderElectionID, "Name of the Lease used for leader election.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader-election Lease (default: the manager's namespace).")
 	fs.IntVar(&o.ReleaseConcurrency, "release-concurrency", o.ReleaseConcurrency, "How many Releases are reconciled at once.")
+	fs.Int64Var(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "The manager's memory limit in bytes, from which the render memory budget is derived (0: the smaller of GOMEMLIMIT and the cgroup's limit, else 1 GiB is assumed).")
+	fs.Int64Var(&o.RenderMemoryBudget, "render-memory-budget", o.RenderMemoryBudget, "Memory one render may use, in bytes (0: derived from the memory limit and --release-concurrency, see docs/engine.md).")
 	fs.IntVar(&o.RepositoryConcurrency, "repository-concurrency", o.RepositoryConcurrency, "How many ChartRepositories are reconciled at once.")
 	fs.Int64Var(&o.Limits.MaxIndexSize, "max-index-size", o.Limits.MaxIndexSize, "Largest repository index, in bytes.")
 	fs.Int64Var(&o.Limits.MaxChartSize, "max-chart-size", o.Limits.MaxChartSize, "Largest chart archive, in bytes.")
@@ -98,6 +104,9 @@ func (o *Options) Validate() error {
 	}
 	if o.RepositoryConcurrency < 1 {
 		errs = append(errs, fmt.Errorf("--repository-concurrency must be at least 1, got %d", o.RepositoryConcurrency))
+	}
+	if o.MemoryLimit < 0 || o.RenderMemoryBudget < 0 {
+		errs = append(errs, fmt.Errorf("--memory-limit and --render-memory-budget must not be negative, got %d and %d", o.MemoryLimit, o.RenderMemoryBudget))
 	}
 	for name, v := range map[string]int64{
 		"--max-index-size": o.Limits.MaxIndexSize, "--max-chart-size": o.Limits.MaxChartSize,

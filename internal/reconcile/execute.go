@@ -19,6 +19,9 @@ import (
 
 // release installs or upgrades the release to the desired chart and values.
 func (s *session) release(ctx context.Context) error {
+	if err := s.r.budgetMemo.check(s.rel.UID, s.desired); err != nil {
+		return err // rendered before with these inputs, over budget: not again.
+	}
 	upgrade := s.action.Kind == ActionUpgrade
 	revision := s.revisionNumber()
 	act, verb := capstanv1.ActionInstall, "Installing"
@@ -30,6 +33,7 @@ func (s *session) release(ctx context.Context) error {
 	s.patch(ctx)
 	p, err := s.planRelease(ctx, upgrade, revision)
 	if err != nil {
+		s.r.budgetMemo.remember(s.rel.UID, s.desired, err)
 		return err
 	}
 	return s.execute(ctx, p)

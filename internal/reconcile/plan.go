@@ -86,6 +86,7 @@ func (s *session) renderRevision(ctx context.Context, upgrade bool, revision int
 	res, err := render.Render(ctx, ch, s.userValues, render.Options{
 		ReleaseName: s.rel.GetReleaseName(), Namespace: s.rel.GetTargetNamespace(), Revision: revision,
 		IsUpgrade: upgrade, Capabilities: caps, Lookup: newLookup(s.c, s.rel), Timeout: s.r.Options.RenderTimeout,
+		Limits: s.r.Options.RenderLimits,
 	})
 	if err != nil {
 		return nil, nil, renderError(err)
@@ -147,6 +148,8 @@ func renderError(err error) error {
 		return stallErr(capstanv1.ChartLoadFailedReason, err)
 	case render.StageOf(err) == render.StageValues:
 		return stallErr(capstanv1.SchemaInvalidReason, err)
+	case isBudgetError(err):
+		return stallErr(capstanv1.RenderBudgetExceededReason, err)
 	default:
 		return stallErr(capstanv1.RenderFailedReason, err)
 	}

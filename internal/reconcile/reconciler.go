@@ -67,6 +67,9 @@ type Options struct {
 	ConflictRequeue time.Duration
 	// RenderTimeout bounds template execution (default: the engine's).
 	RenderTimeout time.Duration
+	// RenderLimits is the render budget (options.RenderBudget); zero fields take the engine's
+	// defaults.
+	RenderLimits engine.Limits
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -92,6 +95,9 @@ type Reconciler struct {
 	Metrics *Metrics
 	// Options are the manager-wide settings.
 	Options Options
+
+	// budgetMemo keeps Releases whose render went over budget from rendering again unchanged.
+	budgetMemo renderBudgetMemo
 }
 
 func (r *Reconciler) now() time.Time {

@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 )
@@ -42,6 +43,37 @@ var _ = Describe("A Release that cannot be applied", func() {
 		got := expectReadyAt(ctx, ns, "bad", 1)
 		Expect(hasCondition(got, capstanv1.StalledCondition)).To(BeFalse())
 		Expect(got.Status.Failures).To(BeZero())
+	})
+
+	It("stalls with RenderBudgetExceeded on a chart that allocates without bound, writes nothing, and renders it again only for new inputs", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, demo("hog", ns, "1.0.0").Values(map[string]any{"allocate": true}).Obj())).To(Succeed())
+		rel := expectStalled(ctx, ns, "hog", capstanv1.RenderBudgetExceededReason)
+		msg := condition(rel, capstanv1.ReadyCondition).Message
+		Expect(msg).To(ContainSubstring("demo/templates/allocate.yaml"))
+		Expect(msg).To(ContainSubstring("more than 33554432 bytes (Limits.MaxLiveBytes, the render memory budget)"))
+		expectNothingWritten(ns, "hog", "hog-config")
+		Eventually(func() []string { return eventReasons(ctx, ns, "hog") }).Should(ContainElement(capstanv1.RenderBudgetExceededReason))
+
+		By("not rendering the same chart and values again when reconciled")
+		renders := source.fetchesIn(ns)
+		Expect(renders).To(Equal(1))
+		before := rel.DeepCopy()
+		rel.Annotations = map[string]string{capstanv1.ReconcileRequestAnnotation: "again"}
+		Expect(k8sClient.Patch(ctx, rel, client.MergeFrom(before))).To(Succeed())
+		Expect(rel.Generation).To(Equal(before.Generation), "an annotation is not a new generation")
+		Eventually(func(g Gomega) {
+			g.Expect(getRelease(g, ctx, ns, "hog").Status.LastHandledReconcileAt).To(Equal("again"))
+		}).Should(Succeed())
+		Expect(source.fetchesIn(ns)).To(Equal(renders), "the reconcile stalled without fetching or rendering")
+		rel = expectStalled(ctx, ns, "hog", capstanv1.RenderBudgetExceededReason)
+		Expect(condition(rel, capstanv1.ReadyCondition).Message).To(Equal(msg))
+		expectNothingWritten(ns, "hog", "hog-config")
+
+		By("rendering again when the values change")
+		update(ctx, ns, "hog", func(r *capstanv1.Release) { r.Spec.Values.Raw = []byte(`{"allocate":false}`) })
+		expectReadyAt(ctx, ns, "hog", 1)
+		Expect(source.fetchesIn(ns)).To(BeNumerically(">", renders))
 	})
 
 	It("refuses a lookup outside the Release's namespaces", func(ctx SpecContext) {

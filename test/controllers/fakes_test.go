@@ -245,10 +245,20 @@ func (cs *chartServer) archive(name, version string) string {
 type repoSource struct {
 	indexes  *repo.IndexCache
 	archives *repo.ArchiveCache
+
+	mu      sync.Mutex
+	fetches map[string]int // chart fetches (one per render) by the Release's namespace
 }
 
 func newRepoSource() *repoSource {
-	return &repoSource{indexes: repo.NewIndexCache(0), archives: repo.NewArchiveCache(64 << 20)}
+	return &repoSource{indexes: repo.NewIndexCache(0), archives: repo.NewArchiveCache(64 << 20), fetches: map[string]int{}}
+}
+
+// fetchesIn counts the chart fetches made for Releases in namespace ns: one per render.
+func (s *repoSource) fetchesIn(ns string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fetches[ns]
 }
 
 func (s *repoSource) open(cr *capstanv1.ChartRepository) (repo.Source, error) {
@@ -268,6 +278,9 @@ func (s *repoSource) Resolve(ctx context.Context, cr *capstanv1.ChartRepository,
 }
 
 func (s *repoSource) Fetch(ctx context.Context, cr *capstanv1.ChartRepository, name, version string) ([]byte, error) {
+	s.mu.Lock()
+	s.fetches[cr.Namespace]++
+	s.mu.Unlock()
 	src, err := s.open(cr)
 	if err != nil {
 		return nil, err

@@ -39,6 +39,8 @@ var (
 	calls = newAPICalls()
 	// charts is the local HTTP chart repository.
 	charts *chartServer
+	// source is the Release controller's chart source; it counts fetches.
+	source *repoSource
 	// hookCalls records the hook events the controller ran.
 	hookCalls = newHookLog()
 	// suiteCtx lives as long as the manager.
@@ -93,8 +95,10 @@ func startManager() {
 	Expect(err).NotTo(HaveOccurred())
 	clients := &reconcile.ImpersonatingClients{Config: cfg, Scheme: scheme, Mapper: mgr.GetRESTMapper(), Reader: mgr.GetAPIReader()}
 	opts := options.Defaults()
+	opts.RenderMemoryBudget = 64 << 20 // the allocating chart fails at 32 MiB held
+	source = newRepoSource()
 	err = controllers.SetupRelease(mgr, opts, controllers.ReleaseDeps{
-		Source:        newRepoSource(),
+		Source:        source,
 		NewWaiter:     func(client.WithWatch) reconcile.Waiter { return nameWaiter{} },
 		NewHookRunner: func(_ client.WithWatch, owner apply.Owner) reconcile.HookRunner { return hookCalls.runner(owner) },
 		Clients:       &countingClients{inner: clients, calls: calls},
