@@ -65,7 +65,7 @@ func (l *liveSet) track(s string) string {
 	l.entries = append(l.entries, liveEntry{p: weak.Make(&buf[0]), n: n})
 	l.tracked += n
 	l.sinceSweep += n
-	return unsafe.String(&buf[0], len(buf))
+	return unsafe.String(&buf[0], len(buf)) //nolint:gosec // G103: buf is never written again; the string owns it.
 }
 
 // sweep collects garbage and drops the entries whose strings nobody holds any more, and returns

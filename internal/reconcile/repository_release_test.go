@@ -154,6 +154,14 @@ func TestReleaseChartSource_badInputs(t *testing.T) {
 			},
 			wantErr: repo.ErrInvalidURL, mentions: "is not http or https",
 		},
+		"B2 an index entry pointing at the cloud metadata address is refused before connecting": {
+			setup: func(_ *testing.T, srv *repoServer) (string, string) {
+				srv.set("/index.yaml", []byte("apiVersion: v1\nentries:\n  app:\n  - name: app\n    version: 1.0.0\n    digest: "+
+					repoDigest([]byte("x"))+"\n    urls: [\"http://169.254.169.254/latest/meta-data/app-1.0.0.tgz\"]\n"))
+				return "app", "1.0.0"
+			},
+			wantErr: repo.ErrAddressNotAllowed, mentions: "connection to 169.254.169.254 refused: link-local address (cloud metadata)",
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
