@@ -191,6 +191,13 @@ func refuseName(host string) *AddressError {
 	return nil
 }
 
+// dialTimeout bounds one dial over all of a name's addresses; minDialShare is the least time
+// one address gets.
+const (
+	dialTimeout  = 30 * time.Second
+	minDialShare = 2 * time.Second
+)
+
 // netHooks replaces name resolution and the final dial; tests set them to fake DNS answers and
 // to a dial that fails the test if a refused address is ever reached.
 type netHooks struct {
@@ -210,7 +217,7 @@ type guardedDialer struct {
 
 func newGuardedDialer(p NetworkPolicy, hooks *netHooks) *guardedDialer {
 	d := &guardedDialer{policy: p, lookup: defaultLookup}
-	nd := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, ControlContext: d.control}
+	nd := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second, ControlContext: d.control}
 	d.dial = nd.DialContext
 	if hooks != nil && hooks.lookup != nil {
 		d.lookup = hooks.lookup
@@ -257,7 +264,8 @@ func (d *guardedDialer) DialContext(ctx context.Context, network, address string
 	if err != nil {
 		return nil, err
 	}
-	var refused, failed error
+	var allowed []netip.Addr
+	var refused error
 	for _, a := range addrs {
 		if reason := d.policy.Refusal(a); reason != "" {
 			if refused == nil {
@@ -265,7 +273,28 @@ func (d *guardedDialer) DialContext(ctx context.Context, network, address string
 			}
 			continue
 		}
-		conn, err := d.dial(ctx, network, net.JoinHostPort(a.String(), port))
+		allowed = append(allowed, a)
+	}
+	if len(allowed) == 0 {
+		return nil, refused
+	}
+	return d.dialEach(ctx, network, port, allowed)
+}
+
+// dialEach dials the addresses in order until one connects. Like net.Dialer with several
+// answers, it gives each attempt an equal share of the time left, so one address that never
+// answers does not use up the whole dial timeout.
+func (d *guardedDialer) dialEach(ctx context.Context, network, port string, addrs []netip.Addr) (net.Conn, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(dialTimeout)
+	}
+	var failed error
+	for i, a := range addrs {
+		share := time.Until(deadline) / time.Duration(len(addrs)-i)
+		actx, cancel := context.WithTimeout(ctx, max(share, minDialShare))
+		conn, err := d.dial(actx, network, net.JoinHostPort(a.String(), port))
+		cancel()
 		if err == nil {
 			return conn, nil
 		}
@@ -274,10 +303,7 @@ func (d *guardedDialer) DialContext(ctx context.Context, network, address string
 			break
 		}
 	}
-	if failed != nil {
-		return nil, failed
-	}
-	return nil, refused
+	return nil, failed
 }
 
 // resolve returns the addresses of host: the literal itself, or the resolver's answers. A

@@ -170,6 +170,7 @@ func TestNetGuard_hostResolvingToDeniedAddress(t *testing.T) {
 		"charts.evil.test":  {"169.254.169.254"},
 		"rebind.evil.test":  {"169.254.169.254", "127.0.0.1"},
 		"private.evil.test": {"10.0.0.7"},
+		"fallback.test":     {"169.254.169.254", "127.0.0.2", "127.0.0.1"},
 	})
 
 	r, err := NewHTTPRepository("http://charts.evil.test:"+port, Options{Retry: fastRetry, hooks: h})
@@ -197,6 +198,13 @@ func TestNetGuard_hostResolvingToDeniedAddress(t *testing.T) {
 	g.Expect(err).To(MatchError(ErrAddressNotAllowed))
 	g.Expect(err.Error()).To(ContainSubstring("cloud metadata host name"))
 	g.Expect(srv.rec.all()).To(HaveLen(1), "only the rebinding name's allowed answer reached the server")
+
+	// Allowed answers are tried in order: 127.0.0.2 refuses the connection, 127.0.0.1 serves.
+	r, err = NewHTTPRepository("http://fallback.test:"+port, Options{Retry: fastRetry, hooks: h})
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = r.Index(context.Background())
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(srv.rec.all()).To(HaveLen(2))
 }
 
 func TestNetGuard_literalAddresses(t *testing.T) {
