@@ -170,7 +170,7 @@ func (c checked) printingFuncs() template.FuncMap {
 		"toDecimal":    walker(c, "toDecimal", sprigFunc[func(any) int64]("toDecimal")),
 		"toStrings":    walker(c, "toStrings", sprigFunc[func(any) []string]("toStrings")),
 		"sortAlpha":    walker(c, "sortAlpha", sprigFunc[func(any) []string]("sortAlpha")),
-		"deepCopy":     walker(c, "deepCopy", sprigFunc[func(any) any]("deepCopy")),
+		"deepCopy":     c.copier("deepCopy", sprigFunc[func(any) any]("deepCopy")),
 		"mustDeepCopy": c.mustWalker("mustDeepCopy"),
 
 		"merge":              c.merger("merge"),
@@ -190,15 +190,35 @@ func (c checked) printingFuncs() template.FuncMap {
 	return m
 }
 
-// mustWalker wraps sprig's mustDeepCopy.
+// copier wraps sprig's deepCopy: a copy may be kept (in a list, a map), and the maps and lists
+// it holds are not tracked, so their heap size counts as held from then on.
+func (c checked) copier(name string, f func(any) any) func(any) (any, error) {
+	return func(v any) (any, error) {
+		if err := c.chargeCopy(name, v); err != nil {
+			return nil, err
+		}
+		return f(v), nil
+	}
+}
+
+// mustWalker wraps sprig's mustDeepCopy, charged as deepCopy is.
 func (c checked) mustWalker(name string) func(any) (any, error) {
 	f := sprigFunc[func(any) (any, error)](name)
 	return func(v any) (any, error) {
-		if _, err := c.b.measure(name, v); err != nil {
+		if err := c.chargeCopy(name, v); err != nil {
 			return nil, err
 		}
 		return f(v)
 	}
+}
+
+// chargeCopy checks that v is small and shallow enough to copy, then charges the heap its copy
+// takes.
+func (c checked) chargeCopy(name string, v any) error {
+	if _, err := c.b.measure(name, v); err != nil {
+		return err
+	}
+	return c.b.grow(name, copyCost(v))
 }
 
 // buildingFuncs returns the checked versions of the functions that build lists and strings.

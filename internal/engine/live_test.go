@@ -60,6 +60,8 @@ func TestRender_memoryBudget(t *testing.T) {
 			tmpl: `{{ $d := dict }}{{ range $i := until 1000 }}{{ range $j := until 1000 }}{{ $_ := set $d (printf "%d-%d" $i $j) (repeat 500 "y") }}{{ end }}{{ end }}`, wantErr: true},
 		"strings kept in .Values": {
 			tmpl: `{{ range $i := until 100000 }}{{ $_ := set $.Values (printf "k%d" $i) (include "big" $) }}{{ end }}{{ define "big" }}{{ repeat 200000 "v" }}{{ end }}`, wantErr: true},
+		"deep copies of the values kept in a list": {
+			tmpl: `{{ $l := list }}{{ range until 100000 }}{{ $l = append $l (deepCopy $.Values) }}{{ end }}`, wantErr: true},
 		"a string doubled in a variable": {
 			tmpl: `{{ $x := "xxxxxxxx" }}{{ range until 64 }}{{ $x = print $x $x }}{{ end }}`, wantErr: true},
 		"a variable replaced 3000 times holds one string": {
@@ -75,7 +77,7 @@ func TestRender_memoryBudget(t *testing.T) {
 			opts.Limits = Limits{MaxLiveBytes: budget, MaxOutputBytes: budget / 4}
 			var err error
 			start := time.Now()
-			peak := peakHeap(func() { _, err = renderTextWith(t, tc.tmpl, nil, opts) })
+			peak := peakHeap(func() { _, err = renderTextWith(t, tc.tmpl, wideValues(), opts) })
 			took := time.Since(start)
 			t.Logf("budget %d MiB: peak heap growth %.1f MiB, %v, err: %v", budget>>20, float64(peak)/(1<<20), took.Round(time.Millisecond), err)
 			g.Expect(peak).To(BeNumerically("<", 4*budget), "the heap stays within a few budgets")
@@ -89,6 +91,15 @@ func TestRender_memoryBudget(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wideValues are 10,000 small entries: about 0.5 MiB once measured.
+func wideValues() map[string]any {
+	v := make(map[string]any, 10_000)
+	for i := range 10_000 {
+		v["key"+itoa(i)] = "value"
+	}
+	return v
 }
 
 func TestBudget_keepCountsOnlyHeldStrings(t *testing.T) {
