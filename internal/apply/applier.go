@@ -103,20 +103,27 @@ func crdScopes(objs []*unstructured.Unstructured) map[schema.GroupKind]bool {
 }
 
 // CheckOwnership reads every object that already exists and fails with an OwnershipConflictError when
-// any of them belongs to another release or to nobody, unless TakeOwnership is set.
-func (a *Applier) CheckOwnership(ctx context.Context, objs []*unstructured.Unstructured) error {
+// any of them is not this release's (see OwnershipOf). An object that belongs to no release is adopted
+// only with TakeOwnership; an object of another release, Capstan's or helm's, never is. previous are the
+// objects the release's own records and inventory list, which settles objects Capstan wrote before it
+// recorded its identity.
+func (a *Applier) CheckOwnership(ctx context.Context, objs []*unstructured.Unstructured, previous []ObjectRef) error {
+	listed := listedIDs(previous)
 	var conflicts []Failure
 	for _, obj := range objs {
-		live, err := a.get(ctx, RefOf(obj))
+		ref := RefOf(obj)
+		live, err := a.get(ctx, ref)
 		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", RefOf(obj), err)
+			return fmt.Errorf("reading %s: %w", ref, err)
 		}
-		if problem := ownershipProblem(live, a.owner); problem != "" && !a.opts.TakeOwnership {
-			conflicts = append(conflicts, Failure{Ref: RefOf(obj), Message: problem})
+		own := OwnershipOf(live, a.owner)
+		if own.Ours(listed[ref.ID()]) || (own.Holder == HeldByNobody && a.opts.TakeOwnership) {
+			continue
 		}
+		conflicts = append(conflicts, Failure{Ref: ref, Message: own.Problem()})
 	}
 	if len(conflicts) > 0 {
 		return &OwnershipConflictError{Conflicts: conflicts}
@@ -260,7 +267,9 @@ func (a *Applier) WaitForCRDs(ctx context.Context, objs []*unstructured.Unstruct
 }
 
 // Delete removes the referenced objects in the order given, skipping objects that ask to be kept,
-// that are already gone, whose API is no longer served, or that another release or tool has taken over.
+// that are already gone, whose API is no longer served, or that do not carry this release's identity
+// (another release or tool has taken them over). refs must be the release's own objects: from its
+// records or inventory.
 // CRDs are never deleted. Every failure is reported in a PruneError; deleted holds what was removed.
 func (a *Applier) Delete(ctx context.Context, refs []ObjectRef) (deleted []ObjectRef, err error) {
 	var failures []Failure
@@ -276,7 +285,7 @@ func (a *Applier) Delete(ctx context.Context, refs []ObjectRef) (deleted []Objec
 		case getErr != nil:
 			failures = append(failures, failureOf(ref, getErr))
 			continue
-		case Keep(live) || !OwnedBy(live, a.owner):
+		case Keep(live) || !OwnershipOf(live, a.owner).Ours(true):
 			continue
 		}
 		policy := a.opts.DeletionPropagation

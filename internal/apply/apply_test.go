@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -168,29 +169,59 @@ func TestApplier_DryRun_rejectsAndWritesNothing(t *testing.T) {
 }
 
 func TestApplier_CheckOwnership(t *testing.T) {
+	helmOwned := func(name, releaseNS string) map[string]string {
+		return map[string]string{apply.ReleaseNameAnnotation: name, apply.ReleaseNamespaceAnnotation: releaseNS}
+	}
+	managed := map[string]string{apply.ManagedByLabel: "Helm"}
 	cases := map[string]struct {
-		existing    func(ns string) *corev1.ConfigMap
-		take        bool
+		existing func(ns string) *corev1.ConfigMap
+		take     bool
+		// listed says the release's own records list the object.
+		listed      bool
 		wantProblem string
 	}{
 		"an object nobody owns is a conflict": {
 			existing:    func(ns string) *corev1.ConfigMap { return cm(ns, nil, nil) },
 			wantProblem: "exists and is not managed by any release",
 		},
-		"an object of another release is a conflict": {
-			existing: func(ns string) *corev1.ConfigMap {
-				return cm(ns, map[string]string{apply.ManagedByLabel: "Helm"}, map[string]string{apply.ReleaseNameAnnotation: "other", apply.ReleaseNamespaceAnnotation: ns})
-			},
-			wantProblem: "owned by release " + "%s/other",
+		"an object of another helm release is a conflict": {
+			existing:    func(ns string) *corev1.ConfigMap { return cm(ns, managed, helmOwned("other", ns)) },
+			wantProblem: "owned by helm release %s/other",
 		},
 		"takeOwnership adopts an unowned object": {
 			existing: func(ns string) *corev1.ConfigMap { return cm(ns, nil, nil) },
 			take:     true,
 		},
+		"takeOwnership does not adopt an object of another Capstan release": {
+			existing: func(ns string) *corev1.ConfigMap {
+				return cm(ns, managed, map[string]string{apply.ReleaseNameAnnotation: "web", apply.ReleaseNamespaceAnnotation: "team-b",
+					apply.ReleaseAnnotation: "team-b/web"})
+			},
+			take:        true,
+			wantProblem: "owned by release team-b/web",
+		},
+		"takeOwnership does not adopt an object of a helm release": {
+			existing:    func(ns string) *corev1.ConfigMap { return cm(ns, managed, helmOwned("other", ns)) },
+			take:        true,
+			wantProblem: "owned by helm release %s/other",
+		},
 		"our own object is fine": {
 			existing: func(ns string) *corev1.ConfigMap {
-				return cm(ns, map[string]string{apply.ManagedByLabel: "Helm"}, map[string]string{apply.ReleaseNameAnnotation: "web", apply.ReleaseNamespaceAnnotation: ns})
+				return cm(ns, managed, map[string]string{apply.ReleaseNameAnnotation: "web", apply.ReleaseNamespaceAnnotation: "team-a",
+					apply.ReleaseAnnotation: "team-a/web"})
 			},
+		},
+		"an object of the helm release of the same identity is ours (the take-over path)": {
+			existing: func(ns string) *corev1.ConfigMap { return cm(ns, managed, helmOwned("web", "team-a")) },
+		},
+		"a helm release of the same name stored in the target namespace is a conflict": {
+			existing:    func(ns string) *corev1.ConfigMap { return cm(ns, managed, helmOwned("web", ns)) },
+			take:        true,
+			wantProblem: "owned by helm release %s/web",
+		},
+		"an object an earlier Capstan annotated with the target namespace is ours when the records list it": {
+			existing: func(ns string) *corev1.ConfigMap { return cm(ns, managed, helmOwned("web", ns)) },
+			listed:   true,
 		},
 		"a missing object is fine": {},
 	}
@@ -201,10 +232,15 @@ func TestApplier_CheckOwnership(t *testing.T) {
 			if tc.existing != nil {
 				g.Expect(k8s.Create(context.Background(), tc.existing(ns))).To(Succeed())
 			}
-			a := applierFor(ns, apply.Options{TakeOwnership: tc.take})
+			o := apply.Owner{Name: "web", Namespace: ns, StorageNamespace: "team-a"}
+			a := apply.New(k8s, o, apply.Options{TakeOwnership: tc.take})
 			set := objs(t, configMap)
 			g.Expect(a.Prepare(set)).To(Succeed())
-			err := a.CheckOwnership(context.Background(), set)
+			var previous []apply.ObjectRef
+			if tc.listed {
+				previous = []apply.ObjectRef{apply.RefOf(set[0])}
+			}
+			err := a.CheckOwnership(context.Background(), set, previous)
 			if tc.wantProblem == "" {
 				g.Expect(err).NotTo(HaveOccurred())
 				return
@@ -212,7 +248,7 @@ func TestApplier_CheckOwnership(t *testing.T) {
 			var oc *apply.OwnershipConflictError
 			g.Expect(errors.As(err, &oc)).To(BeTrue(), "got %v", err)
 			want := tc.wantProblem
-			if want == "owned by release %s/other" {
+			if strings.Contains(want, "%s") {
 				want = fmt.Sprintf(want, ns)
 			}
 			g.Expect(oc.Error()).To(ContainSubstring("ConfigMap/" + ns + "/settings: " + want))
@@ -299,15 +335,23 @@ func TestApplier_Delete(t *testing.T) {
 	_, err := a.Apply(ctx, set)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(k8s.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "foreign", Namespace: ns}})).To(Succeed())
+	sameNameElsewhere := apply.New(k8s, apply.Owner{Name: "web", Namespace: ns, StorageNamespace: "team-b"}, apply.Options{})
+	theirs := objs(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: theirs}}`)
+	g.Expect(sameNameElsewhere.Prepare(theirs)).To(Succeed())
+	_, err = sameNameElsewhere.Apply(ctx, theirs)
+	g.Expect(err).NotTo(HaveOccurred())
 
 	refs := []apply.ObjectRef{
 		apply.RefOf(set[0]), apply.RefOf(set[1]), apply.RefOf(set[2]),
 		{Version: "v1", Kind: "ConfigMap", Namespace: ns, Name: "foreign"},
 		{Version: "v1", Kind: "ConfigMap", Namespace: ns, Name: "already-gone"},
+		apply.RefOf(theirs[0]),
 	}
 	deleted, err := a.Delete(ctx, refs)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(deleted).To(ConsistOf(refs[0], refs[4]))
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "theirs"}, &corev1.ConfigMap{})).To(Succeed(),
+		"a release of the same name stored in another namespace keeps its object")
 
 	g.Expect(apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "settings"}, &corev1.ConfigMap{}))).To(BeTrue())
 	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "kept"}, &corev1.Secret{})).To(Succeed(), "keep policy survives")
@@ -343,6 +387,15 @@ func TestApplier_Diff(t *testing.T) {
 	ignored, err := a.Diff(ctx, set, func(apply.ObjectRef) []string { return []string{"/data/color"} })
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(ignored).To(BeEmpty(), "an ignored pointer is not drift")
+
+	other := apply.New(k8s, apply.Owner{Name: "web", Namespace: ns, StorageNamespace: "team-b"}, apply.Options{ForceConflicts: true})
+	taken := objs(t, configMap)
+	g.Expect(other.Prepare(taken)).To(Succeed())
+	_, err = other.Apply(ctx, taken)
+	g.Expect(err).NotTo(HaveOccurred())
+	changes, err = a.Diff(ctx, set, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changes).To(BeEmpty(), "an object another release took over is not compared, so drift correction never writes it")
 
 	g.Expect(k8s.Delete(ctx, live)).To(Succeed())
 	changes, err = a.Diff(ctx, set, nil)

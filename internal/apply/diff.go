@@ -36,7 +36,10 @@ type Change struct {
 type IgnoreFunc func(ObjectRef) []string
 
 // Diff compares the cluster with objs by a server-side dry-run apply of each object: an object that
-// is missing, or whose dry-run result differs from the live object, is a Change. It writes nothing.
+// is missing, or whose dry-run result differs from the live object, is a Change. objs must be the
+// release's own objects (from its records); an object that does not carry this release's identity
+// (another release took it over, or its ownership metadata was removed) is left out, so that a
+// drift correction never writes it. It writes nothing.
 func (a *Applier) Diff(ctx context.Context, objs []*unstructured.Unstructured, ignore IgnoreFunc) ([]Change, error) {
 	var changes []Change
 	for _, obj := range objs {
@@ -48,6 +51,9 @@ func (a *Applier) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", ref, err)
+		}
+		if !OwnershipOf(live, a.owner).Ours(true) {
+			continue
 		}
 		dry := obj.DeepCopy()
 		if err := a.apply(ctx, dry, client.DryRunAll, client.ForceOwnership); err != nil {

@@ -37,11 +37,12 @@ func joinFailures(fs []Failure) string {
 }
 
 // OwnershipConflictError says that objects of the release exist but belong to another release, or to
-// nobody, and takeOwnership was not set. Nothing was written.
+// nobody and takeOwnership was not set. Nothing was written.
 type OwnershipConflictError struct{ Conflicts []Failure }
 
 func (e *OwnershipConflictError) Error() string {
-	return "objects exist and cannot be adopted without takeOwnership: " + joinFailures(e.Conflicts)
+	return "objects exist that this release does not own (takeOwnership adopts only objects of no release): " +
+		joinFailures(e.Conflicts)
 }
 
 // DryRunError says that the server-side dry-run rejected objects. Nothing was written.

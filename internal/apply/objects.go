@@ -21,10 +21,15 @@ const (
 // FieldManager is the server-side apply field manager of every write Capstan makes.
 const FieldManager = "capstan"
 
-// Owner names the Helm release that owns a set of objects.
+// Owner identifies the release that owns a set of objects: the namespace that stores its records
+// and its name. Namespace is where its namespaced objects go when they name none.
 type Owner struct {
-	Name      string
+	// Name is the release name.
+	Name string
+	// Namespace is the release's target namespace.
 	Namespace string
+	// StorageNamespace holds the release's records; empty means Namespace, as for a helm release.
+	StorageNamespace string
 }
 
 // ObjectRef identifies one object of a release.
@@ -69,7 +74,8 @@ func ParseID(id string) (ObjectRef, error) {
 	return ObjectRef{Namespace: parts[0], Name: parts[1], Group: parts[2], Kind: parts[3]}, nil
 }
 
-// SetOwnership stamps Helm's ownership label and annotations for owner on obj.
+// SetOwnership stamps Helm's ownership label and annotations for owner on obj, naming the
+// release's storage namespace as helm does, and Capstan's identity annotation.
 func SetOwnership(obj *unstructured.Unstructured, owner Owner) {
 	labels := obj.GetLabels()
 	if labels == nil {
@@ -82,29 +88,14 @@ func SetOwnership(obj *unstructured.Unstructured, owner Owner) {
 		ann = map[string]string{}
 	}
 	ann[ReleaseNameAnnotation] = owner.Name
-	ann[ReleaseNamespaceAnnotation] = owner.Namespace
+	ann[ReleaseNamespaceAnnotation] = owner.Storage()
+	ann[ReleaseAnnotation] = owner.ID()
 	obj.SetAnnotations(ann)
 }
 
-// OwnedBy reports whether a live object carries owner's Helm ownership metadata.
+// OwnedBy reports whether a live object carries owner's identity (see OwnershipOf).
 func OwnedBy(obj *unstructured.Unstructured, owner Owner) bool {
-	ann := obj.GetAnnotations()
-	return obj.GetLabels()[ManagedByLabel] == ManagedByHelm &&
-		ann[ReleaseNameAnnotation] == owner.Name && ann[ReleaseNamespaceAnnotation] == owner.Namespace
-}
-
-// ownershipProblem explains why a live object does not belong to owner, or returns "".
-func ownershipProblem(obj *unstructured.Unstructured, owner Owner) string {
-	ann := obj.GetAnnotations()
-	name, ns := ann[ReleaseNameAnnotation], ann[ReleaseNamespaceAnnotation]
-	switch {
-	case OwnedBy(obj, owner):
-		return ""
-	case name != "" && (name != owner.Name || ns != owner.Namespace):
-		return fmt.Sprintf("owned by release %s/%s", ns, name)
-	default:
-		return "exists and is not managed by any release"
-	}
+	return OwnershipOf(obj, owner).Holder == HeldByThisRelease
 }
 
 // Keep reports whether obj asks to survive pruning and uninstall.

@@ -145,13 +145,11 @@ func (r *Runner) waitGone(ctx context.Context, ref apply.ObjectRef, uid types.UI
 	}
 }
 
-// otherRelease names the release ("namespace/name") whose ownership metadata obj carries, when that is
-// not owner; objects with no release metadata (such as hooks Helm created) are nobody's.
+// otherRelease names the release ("namespace/name") that owns obj, when that is not owner (see
+// apply.OwnershipOf); objects with no release metadata (such as hooks Helm created) are nobody's.
 func otherRelease(obj client.Object, owner apply.Owner) string {
-	ann := obj.GetAnnotations()
-	name, ns := ann[apply.ReleaseNameAnnotation], ann[apply.ReleaseNamespaceAnnotation]
-	if name == "" || (name == owner.Name && ns == owner.Namespace) {
-		return ""
+	if own := apply.OwnershipOf(obj, owner); !own.Ours(true) && own.Holder == apply.HeldByAnotherRelease {
+		return own.Release
 	}
-	return ns + "/" + name
+	return ""
 }

@@ -243,8 +243,8 @@ func (s *session) preflight(ctx context.Context, p *plan) error {
 	if err := s.ensureNamespace(ctx); err != nil {
 		return err
 	}
-	if err := p.applier.CheckOwnership(ctx, p.objects); err != nil {
-		return s.applyError(err, capstanv1.OwnershipConflictReason)
+	if err := s.checkOwnership(ctx, p.applier, p.objects); err != nil {
+		return err
 	}
 	err := p.applier.DryRun(ctx, all)
 	if err != nil && !p.forceConflicts && onlyHelmConflicts(err) {
@@ -254,6 +254,19 @@ func (s *session) preflight(ctx context.Context, p *plan) error {
 	}
 	if err != nil {
 		return s.applyError(err, capstanv1.DryRunFailedReason)
+	}
+	return nil
+}
+
+// checkOwnership refuses objects that exist and belong to another release, Capstan's or helm's, or
+// to nobody without takeOwnership. It runs before the pending record, so a conflict writes nothing.
+func (s *session) checkOwnership(ctx context.Context, a *apply.Applier, objs []*unstructured.Unstructured) error {
+	previous, err := s.previousRefs(ctx)
+	if err != nil {
+		return err
+	}
+	if err := a.CheckOwnership(ctx, objs, previous); err != nil {
+		return s.applyError(err, capstanv1.OwnershipConflictReason)
 	}
 	return nil
 }
@@ -306,6 +319,7 @@ func stripOwnership(obj *unstructured.Unstructured) {
 	ann := obj.GetAnnotations()
 	delete(ann, apply.ReleaseNameAnnotation)
 	delete(ann, apply.ReleaseNamespaceAnnotation)
+	delete(ann, apply.ReleaseAnnotation)
 	obj.SetAnnotations(ann)
 }
 

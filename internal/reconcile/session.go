@@ -142,8 +142,14 @@ func (s *session) connect(ctx context.Context) error {
 	}
 	s.c = c
 	s.store = storage.NewStore(c)
-	s.owner = apply.Owner{Name: s.rel.GetReleaseName(), Namespace: s.rel.GetTargetNamespace()}
+	s.owner = releaseOwner(s.rel)
 	return nil
+}
+
+// releaseOwner is the identity of a Release's release for ownership: its storage namespace (the
+// Release's namespace) and release name, with objects going to its target namespace.
+func releaseOwner(rel *capstanv1.Release) apply.Owner {
+	return apply.Owner{Name: rel.GetReleaseName(), Namespace: rel.GetTargetNamespace(), StorageNamespace: rel.GetStorageNamespace()}
 }
 
 // loadRecords reads the release's records, refuses a release name another Release owns, and
