@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/apply"
 )
 
 // expectNothingWritten checks that a Release that failed before its first revision left no
@@ -114,6 +115,7 @@ var _ = Describe("A Release that cannot be applied", func() {
 		update(ctx, ns, "own", func(r *capstanv1.Release) { r.Spec.Install = &capstanv1.Install{TakeOwnership: true} })
 		expectReadyAt(ctx, ns, "own", 1)
 		Expect(configMapData(ctx, ns, "own-config")).To(HaveKeyWithValue("greeting", "hello"))
+		Expect(annotationsOf(ctx, ns, "own-config")).To(HaveKeyWithValue(apply.ReleaseAnnotation, ns+"/own"), "the adopted object carries the release's identity")
 	})
 
 	It("stalls the second of two Releases claiming one release name, touching nothing", func(ctx SpecContext) {
