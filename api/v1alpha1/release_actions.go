@@ -121,8 +121,12 @@ type Install struct {
 	// +optional
 	DisableHooks bool `json:"disableHooks,omitempty"`
 
-	// TakeOwnership adopts objects that already exist without Helm ownership metadata. Objects
-	// that belong to another release are never adopted.
+	// TakeOwnership adopts objects that already exist and belong to no release: they carry
+	// neither Capstan's capstan.dev/release annotation nor helm's meta.helm.sh/release-name and
+	// meta.helm.sh/release-namespace annotations. Objects of another release, Capstan's or
+	// helm's, are never adopted: the Release stalls with OwnershipConflict naming the owner. A
+	// helm release is taken over only by a Release in the namespace that stores it, with its
+	// release name.
 	// +optional
 	TakeOwnership bool `json:"takeOwnership,omitempty"`
 }
@@ -156,8 +160,12 @@ type Upgrade struct {
 	// +optional
 	CleanupOnFail bool `json:"cleanupOnFail,omitempty"`
 
-	// TakeOwnership adopts objects that already exist without Helm ownership metadata. Objects
-	// that belong to another release are never adopted.
+	// TakeOwnership adopts objects that already exist and belong to no release: they carry
+	// neither Capstan's capstan.dev/release annotation nor helm's meta.helm.sh/release-name and
+	// meta.helm.sh/release-namespace annotations. Objects of another release, Capstan's or
+	// helm's, are never adopted: the Release stalls with OwnershipConflict naming the owner. A
+	// helm release is taken over only by a Release in the namespace that stores it, with its
+	// release name.
 	// +optional
 	TakeOwnership bool `json:"takeOwnership,omitempty"`
 }

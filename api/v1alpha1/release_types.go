@@ -50,9 +50,12 @@ type ReleaseSpec struct {
 	// +optional
 	ReleaseName string `json:"releaseName,omitempty"`
 
-	// TargetNamespace is the namespace the chart's namespaced objects go to (the release
-	// namespace of Helm). Defaults to the Release's namespace. It cannot be set, changed or
-	// removed after creation.
+	// TargetNamespace is the namespace the chart's namespaced objects go to (.Release.Namespace
+	// in templates). Defaults to the Release's namespace. It cannot be set, changed or removed
+	// after creation. The release itself is identified by the Release's namespace, which stores
+	// its records, and its release name: two Releases of one release name in different
+	// namespaces are two releases even with the same target namespace, and neither may write
+	// the other's objects.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
