@@ -38,6 +38,13 @@ func newHelm() *helmCLI {
 
 // run runs helm and returns its standard output; a failure fails the spec.
 func (h *helmCLI) run(args ...string) string {
+	stdout, stderr, err := h.try(args...)
+	Expect(err).NotTo(HaveOccurred(), "helm %s: %s", strings.Join(args, " "), stderr)
+	return stdout
+}
+
+// try runs helm and returns its standard output and error output and how it ended.
+func (h *helmCLI) try(args ...string) (stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, h.bin, append(args, "--kubeconfig", h.kubeconfig)...)
@@ -45,10 +52,10 @@ func (h *helmCLI) run(args ...string) string {
 		"HELM_CACHE_HOME="+filepath.Join(h.home, "cache"),
 		"HELM_CONFIG_HOME="+filepath.Join(h.home, "config"),
 		"HELM_DATA_HOME="+filepath.Join(h.home, "data"))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	Expect(cmd.Run()).To(Succeed(), "helm %s: %s", strings.Join(args, " "), stderr.String())
-	return stdout.String()
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
 }
 
 // runJSON runs helm with -o json and decodes its output.
@@ -125,5 +132,38 @@ var _ = Describe("The reference helm binary", func() {
 		update(ctx, ns, "taken", func(r *capstanv1.Release) { r.Spec.Chart.Version = "1.1.0" })
 		expectReadyAt(ctx, ns, "taken", 3)
 		Expect(configMapData(ctx, ns, "taken-config")).To(HaveKeyWithValue("chartVersion", "1.1.0"))
+	})
+
+	It("keeps a helm release and a Capstan release of one name and target apart when their storage namespaces differ", func(ctx SpecContext) {
+		h := newHelm()
+		target, tenant := newNamespace(ctx), newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, inTarget("web", tenant, target, "1.0.0", nil))).To(Succeed())
+		expectReadyAt(ctx, tenant, "web", 1)
+
+		By("helm refusing to import Capstan's objects into its release of the same name in the target namespace")
+		_, stderr, err := h.try("install", "web", charts.archive("demo", "1.0.0"), "-n", target)
+		Expect(err).To(HaveOccurred(), "helm must not adopt another release's objects")
+		Expect(stderr).To(ContainSubstring("cannot be imported into the current release"))
+		Expect(stderr).To(ContainSubstring(`"meta.helm.sh/release-namespace" must equal "` + target + `"`))
+		Expect(configMapData(ctx, target, "web-config")).To(HaveKeyWithValue("greeting", "hello"))
+		var list []helmListEntry
+		h.runJSON(&list, "ls", "-n", tenant)
+		Expect(list).To(ConsistOf(HaveField("Name", "web")), "helm lists Capstan's release in its storage namespace")
+
+		By("Capstan refusing, even with takeOwnership, the objects of a helm release stored in the target namespace")
+		other := newNamespace(ctx)
+		h.run("install", "shop", charts.archive("demo", "1.0.0"), "-n", other, "--set", "greeting=from-helm")
+		rel := inTarget("shop", tenant, other, "1.0.0", nil)
+		rel.Spec.Install = &capstanv1.Install{TakeOwnership: true}
+		Expect(k8sClient.Create(ctx, rel)).To(Succeed())
+		rel = expectStalled(ctx, tenant, "shop", capstanv1.OwnershipConflictReason)
+		Expect(condition(rel, capstanv1.ReadyCondition).Message).To(ContainSubstring(
+			"ConfigMap/" + other + "/shop-config: owned by helm release " + other + "/shop"))
+		Expect(records(ctx, tenant, "shop")).To(BeEmpty())
+		Expect(configMapData(ctx, other, "shop-config")).To(HaveKeyWithValue("greeting", "from-helm"))
+		var hist []helmHistoryEntry
+		h.runJSON(&hist, "history", "shop", "-n", other)
+		Expect(hist).To(HaveLen(1))
+		Expect(hist[0].Status).To(Equal("deployed"))
 	})
 })
