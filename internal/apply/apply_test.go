@@ -403,6 +403,25 @@ func TestApplier_Diff(t *testing.T) {
 	g.Expect(changes).To(ConsistOf(apply.Change{Ref: apply.RefOf(set[0]), Kind: apply.ChangeMissing}))
 }
 
+func TestApplier_Diff_objectOfNoRelease(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	ctx := context.Background()
+	g.Expect(k8s.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: ns},
+		Data: map[string]string{"color": "red"}})).To(Succeed())
+	set := objs(t, configMap)
+	a := applierFor(ns, apply.Options{})
+	g.Expect(a.Prepare(set)).To(Succeed())
+	changes, err := a.Diff(ctx, set, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changes).To(BeEmpty(), "an object of no release is not the release's to compare")
+
+	changes, err = applierFor(ns, apply.Options{TakeOwnership: true}).Diff(ctx, set, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changes).To(HaveLen(1), "with takeOwnership it would be adopted, so it is compared")
+	g.Expect(changes[0].Fields).To(ContainElement("/metadata/annotations"))
+}
+
 func TestStale(t *testing.T) {
 	g := NewWithT(t)
 	a := apply.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: "n", Name: "a"}

@@ -37,9 +37,10 @@ type IgnoreFunc func(ObjectRef) []string
 
 // Diff compares the cluster with objs by a server-side dry-run apply of each object: an object that
 // is missing, or whose dry-run result differs from the live object, is a Change. objs must be the
-// release's own objects (from its records); an object that does not carry this release's identity
-// (another release took it over, or its ownership metadata was removed) is left out, so that a
-// drift correction never writes it. It writes nothing.
+// release's own objects (from its records) or what it is about to write; an object that does not
+// carry this release's identity (another release took it over, or its ownership metadata was
+// removed) is left out, so that a drift correction never writes it — unless it belongs to no
+// release and TakeOwnership is set, as Apply would adopt it then. It writes nothing.
 func (a *Applier) Diff(ctx context.Context, objs []*unstructured.Unstructured, ignore IgnoreFunc) ([]Change, error) {
 	var changes []Change
 	for _, obj := range objs {
@@ -52,7 +53,7 @@ func (a *Applier) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", ref, err)
 		}
-		if !OwnershipOf(live, a.owner).Ours(true) {
+		if own := OwnershipOf(live, a.owner); !own.Ours(true) && (own.Holder != HeldByNobody || !a.opts.TakeOwnership) {
 			continue
 		}
 		dry := obj.DeepCopy()

@@ -51,11 +51,11 @@ func (r *Reconciler) Preview(ctx context.Context, rel *capstanv1.Release) (*Prev
 	if err != nil {
 		return nil, err
 	}
-	applier := s.newApplier(false, false, false)
+	applier := s.newPlan(deployedRecord(s.records) != nil).applier
 	if err := applier.Prepare(objs); err != nil {
 		return nil, s.applyError(err, capstanv1.DryRunFailedReason)
 	}
-	if err := s.checkOwnership(ctx, s.newPlan(deployedRecord(s.records) != nil).applier, objs); err != nil {
+	if err := s.checkOwnership(ctx, applier, objs); err != nil {
 		return nil, err
 	}
 	if p.Changes, err = previewChanges(ctx, applier, objs); err != nil {
