@@ -177,7 +177,9 @@ func TestApplier_CheckOwnership(t *testing.T) {
 		existing func(ns string) *corev1.ConfigMap
 		take     bool
 		// listed says the release's own records list the object.
-		listed      bool
+		listed bool
+		// manager is the field manager that creates the existing object (default the test's).
+		manager     string
 		wantProblem string
 	}{
 		"an object nobody owns is a conflict": {
@@ -219,8 +221,14 @@ func TestApplier_CheckOwnership(t *testing.T) {
 			take:        true,
 			wantProblem: "owned by helm release %s/web",
 		},
+		"an object a helm release in the target namespace wrote is a conflict even when the records list it": {
+			existing:    func(ns string) *corev1.ConfigMap { return cm(ns, managed, helmOwned("web", ns)) },
+			listed:      true,
+			wantProblem: "owned by helm release %s/web",
+		},
 		"an object an earlier Capstan annotated with the target namespace is ours when the records list it": {
 			existing: func(ns string) *corev1.ConfigMap { return cm(ns, managed, helmOwned("web", ns)) },
+			manager:  apply.FieldManager,
 			listed:   true,
 		},
 		"a missing object is fine": {},
@@ -230,7 +238,11 @@ func TestApplier_CheckOwnership(t *testing.T) {
 			g := NewWithT(t)
 			ns := newNamespace(t)
 			if tc.existing != nil {
-				g.Expect(k8s.Create(context.Background(), tc.existing(ns))).To(Succeed())
+				var opts []client.CreateOption
+				if tc.manager != "" {
+					opts = append(opts, client.FieldOwner(tc.manager))
+				}
+				g.Expect(k8s.Create(context.Background(), tc.existing(ns), opts...)).To(Succeed())
 			}
 			o := apply.Owner{Name: "web", Namespace: ns, StorageNamespace: "team-a"}
 			a := apply.New(k8s, o, apply.Options{TakeOwnership: tc.take})

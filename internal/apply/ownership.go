@@ -34,10 +34,12 @@ type Ownership struct {
 	// Helm is set when only helm's annotations name the release (the object has no Capstan identity).
 	Helm bool
 	// Legacy is set for an object without a Capstan identity whose helm annotations name this
-	// release's name and its target namespace (which differs from its storage namespace). Capstan
-	// wrote objects that way before it recorded its identity; so does a helm release stored in the
-	// target namespace under the same name. Only the release's own records can tell the two apart:
-	// the object is this release's when they list it.
+	// release's name and its target namespace (which differs from its storage namespace), and
+	// whose fields Capstan's field manager wrote. Capstan wrote objects that way before it
+	// recorded its identity; a helm release stored in the target namespace under the same name
+	// looks the same but for the field manager. The object is this release's only when the
+	// release's own records or inventory list it too: records can be written by whoever may write
+	// Secrets in the storage namespace, the field manager only by whoever may write the object.
 	Legacy bool
 }
 
@@ -61,7 +63,17 @@ func OwnershipOf(obj metav1.Object, owner Owner) Ownership {
 		return Ownership{Holder: HeldByThisRelease, Helm: true}
 	}
 	return Ownership{Holder: HeldByAnotherRelease, Release: ns + "/" + name, Helm: true,
-		Legacy: name == owner.Name && ns == owner.Namespace}
+		Legacy: name == owner.Name && ns == owner.Namespace && writtenBy(obj, FieldManager)}
+}
+
+// writtenBy reports whether a field manager has written some of obj's fields.
+func writtenBy(obj metav1.Object, manager string) bool {
+	for _, f := range obj.GetManagedFields() {
+		if f.Manager == manager {
+			return true
+		}
+	}
+	return false
 }
 
 // Ours reports whether the object belongs to this release; listed says whether the release's own

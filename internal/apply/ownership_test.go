@@ -22,7 +22,9 @@ func TestOwnershipOf(t *testing.T) {
 	cases := map[string]struct {
 		owner       apply.Owner
 		annotations map[string]string
-		want        apply.Ownership
+		// managers are the field managers of the live object.
+		managers []string
+		want     apply.Ownership
 		// ours and oursListed are Ours(false) and Ours(true).
 		ours, oursListed bool
 		problem          string
@@ -53,8 +55,13 @@ func TestOwnershipOf(t *testing.T) {
 			want:    apply.Ownership{Holder: apply.HeldByAnotherRelease, Release: "team-a/db", Helm: true},
 			problem: "owned by helm release team-a/db",
 		},
-		"a helm release of the same name stored in the target namespace is ours only if our records list it": {
-			owner: web, annotations: helm("web", "apps"),
+		"a helm release of the same name stored in the target namespace is another release": {
+			owner: web, annotations: helm("web", "apps"), managers: []string{"helm"},
+			want:    apply.Ownership{Holder: apply.HeldByAnotherRelease, Release: "apps/web", Helm: true},
+			problem: "owned by helm release apps/web",
+		},
+		"what an earlier Capstan wrote naming the target namespace is ours only if our records list it": {
+			owner: web, annotations: helm("web", "apps"), managers: []string{"helm", apply.FieldManager},
 			want:       apply.Ownership{Holder: apply.HeldByAnotherRelease, Release: "apps/web", Helm: true, Legacy: true},
 			oursListed: true, problem: "owned by helm release apps/web",
 		},
@@ -77,6 +84,9 @@ func TestOwnershipOf(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			g := NewWithT(t)
 			obj := &metav1.ObjectMeta{Annotations: tc.annotations}
+			for _, m := range tc.managers {
+				obj.ManagedFields = append(obj.ManagedFields, metav1.ManagedFieldsEntry{Manager: m})
+			}
 			got := apply.OwnershipOf(obj, tc.owner)
 			g.Expect(got).To(Equal(tc.want))
 			g.Expect(got.Ours(false)).To(Equal(tc.ours), "Ours(false)")
