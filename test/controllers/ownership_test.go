@@ -105,6 +105,32 @@ var _ = Describe("Ownership between releases", func() {
 		}, time.Second).Should(Succeed())
 	})
 
+	It("neither corrects drift on nor prunes an object another release took over", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, demo("keeper", ns, "1.0.0").Interval(time.Second).Drift(capstanv1.DriftDetectionEnabled).Obj())).To(Succeed())
+		expectReadyAt(ctx, ns, "keeper", 1)
+
+		By("another release taking the ConfigMap over")
+		cm := &corev1.ConfigMap{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "keeper-config"}, cm)).To(Succeed())
+		cm.Annotations[apply.ReleaseAnnotation] = "elsewhere/keeper"
+		cm.Data["greeting"] = "theirs"
+		Expect(k8sClient.Update(ctx, cm)).To(Succeed())
+		calls.reset(ns)
+		Consistently(func() map[string]string { return configMapData(ctx, ns, "keeper-config") }, 3*time.Second).
+			Should(HaveKeyWithValue("greeting", "theirs"), "drift correction leaves another release's object alone")
+		Expect(calls.listsIn(ns)).To(BeNumerically(">", 1), "the Release was reconciled meanwhile")
+		Expect(condition(getRelease(Default, ctx, ns, "keeper"), capstanv1.DriftedCondition).Status).NotTo(Equal(metav1.ConditionTrue))
+
+		By("uninstalling without deleting it")
+		Expect(k8sClient.Delete(ctx, &capstanv1.Release{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "keeper"}})).To(Succeed())
+		Eventually(func() bool {
+			return exists(ctx, &capstanv1.Release{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "keeper"}})
+		}).Should(BeFalse())
+		Expect(records(ctx, ns, "keeper")).To(BeEmpty(), "the release was uninstalled")
+		Expect(configMapData(ctx, ns, "keeper-config")).To(HaveKeyWithValue("greeting", "theirs"))
+	})
+
 	It("refuses to adopt with takeOwnership the objects of a helm release stored in the target namespace, which a Release there takes over", func(ctx SpecContext) {
 		target, tenant := newNamespace(ctx), newNamespace(ctx)
 		installHelmRecord(ctx, target, "web")
