@@ -276,6 +276,24 @@ func TestRunner_Run_refusesToReplaceAnotherReleasesObject(t *testing.T) {
 	g.Expect(obj.GetUID()).To(Equal(theirs.GetUID()))
 }
 
+func TestRunner_Run_refusesTheSameReleaseNameStoredElsewhere(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	owner := release(t)
+	owner.StorageNamespace = "team-a"
+	h := configMapHook(t, "shared", `helm.sh/hook: pre-install`)
+	theirs := h.Object.DeepCopy()
+	theirs.SetNamespace(owner.Namespace)
+	apply.SetOwnership(theirs, apply.Owner{Name: owner.Name, Namespace: owner.Namespace, StorageNamespace: "team-b"})
+	g.Expect(kube(t).Create(context.Background(), theirs)).To(Succeed())
+
+	_, err := runner(t, owner).Run(context.Background(), hooks.PreInstall, []hooks.Hook{h}, hookTimeout)
+	g.Expect(err).To(MatchError(ContainSubstring("belongs to release team-b/" + owner.Name)))
+	obj, found := live(t, owner, h)
+	g.Expect(found).To(BeTrue())
+	g.Expect(obj.GetUID()).To(Equal(theirs.GetUID()))
+}
+
 func TestRunner_Delete(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
