@@ -240,10 +240,10 @@ func (s *session) preflight(ctx context.Context, p *plan) error {
 	for _, crd := range p.crds {
 		stripOwnership(crd)
 	}
-	if err := s.ensureNamespace(ctx); err != nil {
+	if err := s.checkOwnership(ctx, p.applier, p.objects); err != nil {
 		return err
 	}
-	if err := s.checkOwnership(ctx, p.applier, p.objects); err != nil {
+	if err := s.ensureNamespace(ctx); err != nil {
 		return err
 	}
 	err := p.applier.DryRun(ctx, all)
