@@ -43,6 +43,9 @@ type Options struct {
 	IncludeCRDs bool
 	// SkipSchemaValidation skips values.schema.json validation.
 	SkipSchemaValidation bool
+	// QuoteSchemaValues keeps Helm's exact schema error text, which quotes offending values (see
+	// values.Composer.QuoteSchemaValues); by default the text names the path and rule only.
+	QuoteSchemaValues bool
 	// LintMode makes required and fail log instead of failing, as `helm lint` does.
 	LintMode bool
 	// Logger receives Helm's warnings (values coalescing, unknown hooks); nil drops them.
@@ -138,7 +141,7 @@ func checkReleaseName(opts Options) error {
 // composeValues processes dependencies, coalesces the values and validates them against the
 // schemas, reporting Helm's warnings to the logger.
 func composeValues(c *chart.Chart, userValues map[string]any, opts Options) (map[string]any, error) {
-	composer := values.Composer{Logger: opts.Logger}
+	composer := values.Composer{Logger: opts.Logger, QuoteSchemaValues: opts.QuoteSchemaValues}
 	if userValues == nil {
 		userValues = map[string]any{}
 	}

@@ -20,6 +20,11 @@ type Composer struct {
 	// MaxSchemaObjects bounds the JSON objects in one values.schema.json: 0 means
 	// DefaultMaxSchemaObjects, a negative value means no limit. Helm has none.
 	MaxSchemaObjects int
+	// QuoteSchemaValues keeps Helm's exact schema error text, which quotes the offending value
+	// ("'hunter2' does not match pattern ..."). By default a schema error names the path and the
+	// rule and never the value, since values may come from Secrets and errors end up in status,
+	// events and logs. Set it only where the user owns the values (the CLI on local files).
+	QuoteSchemaValues bool
 }
 
 // warnf reports a notice Helm prints through the standard logger (Info level under Helm v4).

@@ -83,7 +83,7 @@ func (tc oracleCase) compose(t *testing.T, dir string) helmResult {
 	if err != nil {
 		return helmResult{err: err.Error()}
 	}
-	if err := ValidateSchema(c, vals); err != nil {
+	if err := (Composer{QuoteSchemaValues: true}).ValidateSchema(c, vals); err != nil {
 		return helmResult{err: strings.TrimRight(err.Error(), "\n")}
 	}
 	return helmResult{dumps: ourDumps(c, vals)}

@@ -172,7 +172,7 @@ func TestProbes_t8(t *testing.T) {
 	g.Expect(ProcessDependencies(c, user)).To(Succeed())
 	bad, err := Coalesce(c, user)
 	g.Expect(err).NotTo(HaveOccurred())
-	err = ValidateSchema(c, bad)
+	err = Composer{QuoteSchemaValues: true}.ValidateSchema(c, bad)
 	g.Expect(err).To(HaveOccurred())
 	golden := string(mustRead(t, filepath.Join(probesDir, "golden", "t8-schema.v4.3.1.out")))
 	g.Expect("Error: " + err.Error() + "\n").To(Equal(golden))

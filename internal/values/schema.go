@@ -30,7 +30,9 @@ var ErrSchemaTooLarge = errors.New("values schema is too large")
 var ErrExternalRef = errors.New("external schema references are not allowed")
 
 // SchemaError is a failed validation of one or more charts. Its text is Helm v4's, with the
-// violations of each chart sorted so that it is deterministic.
+// violations of each chart sorted so that it is deterministic, and, unless
+// Composer.QuoteSchemaValues is set, the rules that quote the offending value (pattern, format,
+// minimum and the other numeric bounds, contentMediaType) reworded to name only the rule.
 type SchemaError struct {
 	// Details is the per-chart report: "<chart>:\n- at '<pointer>': <message>\n" for each chart.
 	Details string
@@ -64,6 +66,9 @@ func (c Composer) ValidateSchema(ch *chart.Chart, values map[string]any) error {
 func (c Composer) validateChart(ch *chart.Chart, values map[string]any, sb *strings.Builder, causes *[]error) {
 	if ch.Schema != nil {
 		if err := c.validateOne(ch.Schema, values); err != nil {
+			if !c.QuoteSchemaValues {
+				err = withholdValues(err)
+			}
 			fmt.Fprintf(sb, "%s:\n%s", ch.Name(), schemaErrorText(err))
 			*causes = append(*causes, err)
 		}

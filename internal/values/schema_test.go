@@ -124,7 +124,7 @@ func TestValidateSchema(t *testing.T) {
 			}
 			vals, err := Coalesce(c, user)
 			g.Expect(err).NotTo(HaveOccurred())
-			err = ValidateSchema(c, vals)
+			err = Composer{QuoteSchemaValues: true}.ValidateSchema(c, vals)
 			switch {
 			case tc.wantErr != nil:
 				g.Expect(err).To(MatchError(tc.wantErr))
@@ -137,6 +137,45 @@ func TestValidateSchema(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestValidateSchema_withholdsValues checks the default text: every rule that would quote the
+// offending value names the path and the rule only, in Helm's layout; Helm's own text (with
+// QuoteSchemaValues) does quote it.
+func TestValidateSchema_withholdsValues(t *testing.T) {
+	const secret = "canary-9f3b7c1e-secret"
+	schema := `{"properties": {
+		"pat": {"type": "string", "pattern": "^[a-z]+$"},
+		"lo": {"minimum": 99999}, "hi": {"maximum": 1}, "xlo": {"exclusiveMinimum": 99999},
+		"xhi": {"exclusiveMaximum": 1}, "mul": {"multipleOf": 7},
+		"nested": {"type": "object", "properties": {"inner": {"allOf": [{"pattern": "^x"}]}}},
+		"kind": {"enum": ["a", "b"]}, "num": {"type": "integer"}}}`
+	user := map[string]any{"pat": secret, "lo": 54321, "hi": 54321, "xlo": 54321, "xhi": 54321,
+		"mul": 54321, "nested": map[string]any{"inner": secret}, "kind": secret, "num": secret}
+	c := newChart(t, "app", "").schema(schema).chart()
+	g := NewWithT(t)
+	err := ValidateSchema(c, user)
+	g.Expect(err).To(MatchError(prefix + "app:\n" +
+		"- at '/hi': maximum: value is greater than 1\n" +
+		"- at '/kind': value must be one of 'a', 'b'\n" +
+		"- at '/lo': minimum: value is less than 99999\n" +
+		"- at '/mul': multipleOf: value is not a multiple of 7\n" +
+		"- at '/nested/inner': 'allOf' failed\n" +
+		"  - at '/nested/inner': value does not match pattern '^x'\n" +
+		"- at '/num': got string, want integer\n" +
+		"- at '/pat': value does not match pattern '^[a-z]+$'\n" +
+		"- at '/xhi': exclusiveMaximum: value is not less than 1\n" +
+		"- at '/xlo': exclusiveMinimum: value is not greater than 99999\n"))
+	var se *SchemaError
+	g.Expect(errors.As(err, &se)).To(BeTrue())
+	for _, cause := range se.Causes {
+		g.Expect(fmt.Sprintf("%v %+v", cause, cause)).NotTo(Or(ContainSubstring("54321"), ContainSubstring("54,321"), ContainSubstring(secret)),
+			"the causes errors.As reaches are the reworded ones")
+	}
+
+	quoted := Composer{QuoteSchemaValues: true}.ValidateSchema(c, user)
+	g.Expect(quoted.Error()).To(ContainSubstring("- at '/pat': '" + secret + "' does not match pattern '^[a-z]+$'"))
+	g.Expect(quoted.Error()).To(ContainSubstring("- at '/lo': minimum: got 54,321, want 99,999"))
 }
 
 // TestValidateSchema_subchartTables covers subchart tables that coalescing never produces but

@@ -26,6 +26,7 @@ func (l linter) lintRender(c *chart.Chart) []message {
 	res, err := render.Render(l.ctx, c, l.values, render.Options{
 		ReleaseName: render.DefaultReleaseName, Namespace: l.namespace, Capabilities: l.caps,
 		LintMode: true, Logger: l.log,
+		QuoteSchemaValues: true, // the user's own chart and values files: Helm's exact text
 	})
 	var perr *manifest.ParseError
 	switch {

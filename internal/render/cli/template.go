@@ -108,7 +108,7 @@ func (o *templateOptions) render(cmd *cobra.Command, log *slog.Logger) (*render.
 	return render.Render(cmd.Context(), c, vals, render.Options{
 		ReleaseName: o.releaseName, Namespace: o.namespaceOrDefault(), IsUpgrade: o.isUpgrade,
 		Capabilities: caps, IncludeCRDs: o.includeCRDs && o.outputDir == "", SkipSchemaValidation: o.skipSchema,
-		Logger: log,
+		Logger: log, QuoteSchemaValues: true, // the user's own chart and values files: Helm's exact text
 	})
 }
 
