@@ -37,6 +37,9 @@ func markReconciling(rel *capstanv1.Release, message string) {
 type Outcome struct {
 	// Err is the error that stopped the reconcile, or nil on success.
 	Err error
+	// Redact scrubs the error's text of values read from Secrets before it becomes a condition
+	// message; nil leaves it as it is.
+	Redact func(string) string
 }
 
 // summarize is the one place that sets Ready. It ends Reconciling, sets Stalled for a stalling
@@ -47,7 +50,7 @@ type Outcome struct {
 func summarize(rel *capstanv1.Release, out Outcome) {
 	removeCondition(rel, capstanv1.ReconcilingCondition)
 	if out.Err != nil {
-		summarizeError(rel, classify(out.Err))
+		summarizeError(rel, classify(out.Err), out.Redact)
 		return
 	}
 	removeCondition(rel, capstanv1.StalledCondition)
@@ -59,9 +62,13 @@ func summarize(rel *capstanv1.Release, out Outcome) {
 	setCondition(rel, capstanv1.ReadyCondition, metav1.ConditionTrue, readyReason(rel), readyMessage(rel))
 }
 
-// summarizeError sets Ready=False (and Stalled for a stall) from a classified error.
-func summarizeError(rel *capstanv1.Release, e *Error) {
+// summarizeError sets Ready=False (and Stalled for a stall) from a classified error, its text
+// redacted: the one mapping from errors to condition messages.
+func summarizeError(rel *capstanv1.Release, e *Error, redact func(string) string) {
 	msg := e.Error()
+	if redact != nil {
+		msg = redact(msg)
+	}
 	if e.Class == ClassStalling {
 		setCondition(rel, capstanv1.StalledCondition, metav1.ConditionTrue, e.Reason, msg)
 		rel.Status.ObservedGeneration = rel.Generation

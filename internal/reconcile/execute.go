@@ -248,7 +248,9 @@ func (s *session) markSucceeded(p *plan) {
 func (s *session) fail(ctx context.Context, p *plan, applied []apply.ObjectRef, cause error) error {
 	rec := p.record
 	rec.Info.Status = storage.StatusFailed
-	rec.Info.Description = oneLine(failureDescription(p) + cause.Error())
+	// The record's description is mirrored into status.history by every later reconcile, whose
+	// Redactor may no longer know this one's values: scrub it before it is stored.
+	rec.Info.Description = oneLine(s.red.Redact(failureDescription(p) + cause.Error()))
 	if err := s.store.UpdateStatus(ctx, rec); err != nil {
 		ctrl.LoggerFrom(ctx).Info("could not record the revision as failed; the next reconcile recovers it",
 			"revision", rec.Version, "error", err.Error())
@@ -258,7 +260,7 @@ func (s *session) fail(ctx context.Context, p *plan, applied []apply.ObjectRef, 
 	}
 	s.actionFailed = true
 	reason := failureReason(p.action)
-	msg := fmt.Sprintf("%s of revision %d failed: %s", p.action, rec.Version, cause.Error())
+	msg := s.red.Redact(fmt.Sprintf("%s of revision %d failed: %s", p.action, rec.Version, cause.Error()))
 	s.countFailure(p)
 	if p.remediation {
 		setCondition(s.rel, capstanv1.RemediatedCondition, metav1.ConditionFalse, capstanv1.RollbackFailedReason, msg)

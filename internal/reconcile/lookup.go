@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/redact"
 )
 
 // ErrLookupNotPermitted is the error of a lookup outside the Release's namespaces.
@@ -71,6 +72,7 @@ func (l *NamespacedLookup) Lookup(ctx context.Context, apiVersion, kind, namespa
 		}
 		return nil, fmt.Errorf("lookup of %s %s/%s: %w", gvk.Kind, namespace, name, err)
 	}
+	registerLookup(ctx, gvk, obj.Object)
 	return obj.Object, nil
 }
 
@@ -83,5 +85,14 @@ func (l *NamespacedLookup) list(ctx context.Context, gvk schema.GroupVersionKind
 		}
 		return nil, fmt.Errorf("lookup of %s in namespace %s: %w", gvk.Kind, namespace, err)
 	}
+	registerLookup(ctx, gvk, list.UnstructuredContent())
 	return list.UnstructuredContent(), nil
+}
+
+// registerLookup registers the data of looked-up Secrets with the Redactor ctx carries: a
+// template can print them (a fail, a rendered field the API server rejects).
+func registerLookup(ctx context.Context, gvk schema.GroupVersionKind, obj map[string]any) {
+	if gvk.Group == "" && gvk.Kind == "Secret" {
+		registerSecretObject(redact.FromContext(ctx), obj)
+	}
 }

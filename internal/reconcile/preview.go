@@ -36,8 +36,20 @@ type Preview struct {
 // rendered object with the cluster through a server-side dry-run apply and lists the objects
 // the release would stop having. Nothing is written: no record, no status, no namespace, no
 // object. The reads go through r.Clients, so a client with the user's identity gives a preview
-// within the user's rights. Errors are classified as the reconcile's are.
+// within the user's rights. Errors are classified as the reconcile's are. Values read from
+// Secrets are registered with the Redactor ctx carries (a new one if none) and scrubbed from the
+// error's text and the decision's message.
 func (r *Reconciler) Preview(ctx context.Context, rel *capstanv1.Release) (*Preview, error) {
+	ctx, red := startRedaction(ctx)
+	p, err := r.preview(ctx, rel)
+	if err != nil {
+		return nil, red.Error(err)
+	}
+	p.Action.Message = red.Redact(p.Action.Message)
+	return p, nil
+}
+
+func (r *Reconciler) preview(ctx context.Context, rel *capstanv1.Release) (*Preview, error) {
 	s := r.newSession(rel.DeepCopy(), nil)
 	steps := []func(context.Context) error{s.checkReferences, s.connect, s.listRecords, s.checkNameOwner, s.resolveChart, s.composeValues}
 	for _, step := range steps {

@@ -15,6 +15,7 @@ import (
 	"github.com/capstan-dev/capstan/internal/apply"
 	"github.com/capstan-dev/capstan/internal/chart"
 	"github.com/capstan-dev/capstan/internal/engine"
+	"github.com/capstan-dev/capstan/internal/redact"
 	"github.com/capstan-dev/capstan/internal/storage"
 )
 
@@ -126,12 +127,15 @@ func (r *Reconciler) conflictRequeue() time.Duration {
 // caller patches the final status. The result follows the error's class.
 func (r *Reconciler) Reconcile(ctx context.Context, rel *capstanv1.Release, p *StatusPatcher) (ctrl.Result, error) {
 	start := r.now()
+	ctx, red := startRedaction(ctx)
 	handleRequests(rel)
 	s := r.newSession(rel, p)
+	s.red = red
 	err := s.run(ctx)
 	s.test(ctx, err)
 	before := findCondition(rel, capstanv1.ReadyCondition).DeepCopy()
-	summarize(rel, Outcome{Err: err})
+	summarize(rel, Outcome{Err: err, Redact: red.Redact})
+	redactStatus(rel, red)
 	if countsAsFailure(err, s.actionFailed, before, findCondition(rel, capstanv1.ReadyCondition)) {
 		rel.Status.Failures++
 		if !s.actionFailed {
@@ -162,7 +166,8 @@ func (r *Reconciler) result(ctx context.Context, rel *capstanv1.Release, err err
 		log.V(1).Info("release waiting", "reason", e.Reason, "message", oneLine(e.Error()), "requeueAfter", after)
 		return ctrl.Result{RequeueAfter: after}, nil
 	default:
-		return ctrl.Result{}, err
+		// controller-runtime logs the returned error: scrub its text, keep its chain.
+		return ctrl.Result{}, redact.FromContext(ctx).Error(err)
 	}
 }
 

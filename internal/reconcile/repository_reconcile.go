@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/redact"
 	"github.com/capstan-dev/capstan/internal/repo"
 )
 
@@ -58,6 +59,7 @@ type repoSnapshot struct {
 // interval (±10%), a missing Secret after SecretRequeue, local stalls never by themselves, and
 // transient failures return the error for the rate limiter's backoff.
 func (r *RepositoryReconciler) Reconcile(ctx context.Context, cr *capstanv1.ChartRepository, p RepositoryPatcher) (ctrl.Result, error) {
+	ctx, red := startRedaction(ctx)
 	before := repoSnapshotOf(cr)
 	requested := repoHandleRequest(cr)
 	if requested || before.ready == nil || before.ready.ObservedGeneration != cr.Generation {
@@ -72,6 +74,7 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, cr *capstanv1.Char
 		failure = repoClassify(err)
 	}
 	repoSummarize(cr, url, stats, failure, r.now())
+	redactConditions(cr.Status.Conditions, red) // before the events, which copy Ready's message
 	r.record(cr, before, failure)
 	return r.result(ctx, cr, failure)
 }
@@ -132,7 +135,7 @@ func (r *RepositoryReconciler) result(ctx context.Context, cr *capstanv1.ChartRe
 		return ctrl.Result{RequeueAfter: r.secretRequeue()}, nil
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("repository fetch failed; retrying with backoff", "reason", failure.reason)
-	return ctrl.Result{}, fmt.Errorf("ChartRepository %s/%s: %s", cr.Namespace, cr.Name, failure.message())
+	return ctrl.Result{}, redact.FromContext(ctx).Error(fmt.Errorf("ChartRepository %s/%s: %s", cr.Namespace, cr.Name, failure.message()))
 }
 
 // record emits an event when something happened: a failure that is new or different, an index

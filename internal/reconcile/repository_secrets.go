@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/redact"
 	"github.com/capstan-dev/capstan/internal/repo"
 )
 
@@ -58,7 +59,8 @@ type repoSecrets struct {
 	auth, tls *corev1.Secret
 }
 
-// repoReadSecrets reads spec.secretRef and spec.certSecretRef from cr's namespace.
+// repoReadSecrets reads spec.secretRef and spec.certSecretRef from cr's namespace and registers
+// the credentials and the private key with the Redactor ctx carries.
 func repoReadSecrets(ctx context.Context, reader client.Reader, cr *capstanv1.ChartRepository) (repoSecrets, error) {
 	auth, err := repoReadSecret(ctx, reader, cr.Namespace, cr.Spec.SecretRef, "spec.secretRef")
 	if err != nil {
@@ -67,6 +69,13 @@ func repoReadSecrets(ctx context.Context, reader client.Reader, cr *capstanv1.Ch
 	tlsSecret, err := repoReadSecret(ctx, reader, cr.Namespace, cr.Spec.CertSecretRef, "spec.certSecretRef")
 	if err != nil {
 		return repoSecrets{}, err
+	}
+	red := redact.FromContext(ctx)
+	if auth != nil {
+		red.AddSecret(auth.Data, auth.StringData) // username, password, bearerToken, .dockerconfigjson and its leaves
+	}
+	if tlsSecret != nil {
+		red.AddBytes(tlsSecret.Data[repoKeyKey]) // the certificates are public
 	}
 	return repoSecrets{auth: auth, tls: tlsSecret}, nil
 }

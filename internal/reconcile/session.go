@@ -13,6 +13,7 @@ import (
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/redact"
 	"github.com/capstan-dev/capstan/internal/storage"
 )
 
@@ -22,6 +23,9 @@ type session struct {
 	rel     *capstanv1.Release
 	patcher *StatusPatcher
 	action  Action
+	// red holds the values this reconcile read from Secrets; every message leaving it is
+	// scrubbed with it (nil redacts nothing).
+	red *redact.Redactor
 
 	c       client.WithWatch
 	store   *storage.Store
@@ -264,12 +268,13 @@ func isReady(conds []metav1.Condition, generation, observed int64) bool {
 	return false
 }
 
-// event records an event about the Release, if a recorder is configured.
+// event records an event about the Release, if a recorder is configured. It is the one place
+// events are emitted, so the note is redacted here.
 func (s *session) event(eventType, reason, action, note string) {
 	if s.r.Events == nil {
 		return
 	}
-	s.r.Events.Eventf(s.rel, nil, eventType, reason, action, "%s", oneLine(note))
+	s.r.Events.Eventf(s.rel, nil, eventType, reason, action, "%s", oneLine(s.red.Redact(note)))
 }
 
 // patch writes the status changed so far, so users see progress before long work.
@@ -277,6 +282,7 @@ func (s *session) patch(ctx context.Context) {
 	if s.patcher == nil {
 		return
 	}
+	redactStatus(s.rel, s.red)
 	if err := s.patcher.Patch(ctx, s.rel); err != nil {
 		ctrl.LoggerFrom(ctx).V(1).Info("could not write progress to status", "error", err.Error())
 	}

@@ -23,7 +23,9 @@ func (r *Reconciler) Finalize(ctx context.Context, rel *capstanv1.Release, p *St
 		r.Metrics.forget(clientKey(rel))
 		return ctrl.Result{}, true, nil
 	}
+	ctx, red := startRedaction(ctx)
 	s := r.newSession(rel, p)
+	s.red = red
 	s.action = Action{Kind: ActionUninstall}
 	err := s.finalize(ctx)
 	if err == nil || classify(err).Reason == capstanv1.ReleaseNameConflictReason {
@@ -36,7 +38,8 @@ func (r *Reconciler) Finalize(ctx context.Context, rel *capstanv1.Release, p *St
 		r.Metrics.forget(clientKey(rel))
 		return ctrl.Result{}, true, nil
 	}
-	summarize(rel, Outcome{Err: err})
+	summarize(rel, Outcome{Err: err, Redact: red.Redact})
+	redactStatus(rel, red)
 	res, err := r.result(ctx, rel, err)
 	return res, false, err
 }

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/redact"
 	"github.com/capstan-dev/capstan/internal/values"
 )
 
@@ -28,7 +29,8 @@ func (s *session) composeValues(ctx context.Context) error {
 // YAML document merged over what came before, or with targetPath one value set at that path),
 // then spec.values merged over them. The chart's defaults come later, when rendering coalesces
 // them under these. A missing object or key that is not optional waits; an unusable document
-// stalls. Messages never contain the values themselves.
+// stalls. Messages never contain the values themselves, and what is read from Secrets is
+// registered with the Redactor ctx carries.
 func ComposeValues(ctx context.Context, r client.Reader, rel *capstanv1.Release) (map[string]any, error) {
 	out := map[string]any{}
 	for i := range rel.Spec.ValuesFrom {
@@ -36,6 +38,9 @@ func ComposeValues(ctx context.Context, r client.Reader, rel *capstanv1.Release)
 		data, found, err := readValuesRef(ctx, r, rel.Namespace, ref)
 		if err != nil {
 			return nil, err
+		}
+		if ref.Kind == capstanv1.ValuesKindSecret {
+			registerValuesSecret(redact.FromContext(ctx), data)
 		}
 		if !found {
 			if ref.Optional {
@@ -58,6 +63,15 @@ func ComposeValues(ctx context.Context, r client.Reader, rel *capstanv1.Release)
 		return nil, stallErr(capstanv1.ValuesInvalidReason, err)
 	}
 	return out, nil
+}
+
+// registerValuesSecret registers a valuesFrom Secret's value with the reconcile's Redactor: the
+// raw text and, when it is a values document, each of its string leaves.
+func registerValuesSecret(red *redact.Redactor, data []byte) {
+	red.AddBytes(data)
+	if doc, err := values.ReadValues(data); err == nil {
+		red.AddLeaves(doc)
+	}
 }
 
 // readValuesRef reads the key of a valuesFrom object; found is false when the object or the key
