@@ -13,6 +13,7 @@ import (
 	"github.com/capstan-dev/capstan/internal/chart"
 	"github.com/capstan-dev/capstan/internal/cli"
 	"github.com/capstan-dev/capstan/internal/reconcile"
+	"github.com/capstan-dev/capstan/internal/redact"
 )
 
 func init() { register(newDiffCmd) }
@@ -74,11 +75,16 @@ func runDiff(ctx context.Context, kube *cli.KubeFlags, name string) (*cli.DiffRe
 	if err != nil {
 		return nil, fmt.Errorf("creating a discovery client for %s: %w", cfg.Host, err)
 	}
-	p, err := previewer(c, dc).Preview(ctx, t.Release)
+	// What the preview reads from Secrets with the user's identity is registered here and kept
+	// out of everything printed (the user may read the Secrets; their terminal log may not).
+	red := redact.New()
+	p, err := previewer(c, dc).Preview(redact.NewContext(ctx, red), t.Release)
 	if err != nil {
-		return nil, fmt.Errorf("previewing Release %s/%s: %w", ns, name, err)
+		return nil, red.Error(fmt.Errorf("previewing Release %s/%s: %w", ns, name, err))
 	}
-	return diffReport(t.Release, p), nil
+	report := diffReport(t.Release, p)
+	report.Message = red.Redact(report.Message)
+	return report, nil
 }
 
 // previewer is the Release state machine with the user's client in every role: the chart is
