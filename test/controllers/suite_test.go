@@ -3,14 +3,15 @@ package controllers_test
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -45,6 +46,8 @@ var (
 	hookCalls = newHookLog()
 	// suiteCtx lives as long as the manager.
 	suiteCtx context.Context
+	// managerLog holds everything the manager logged, at V(1) and above.
+	managerLog = &logCapture{}
 )
 
 func TestControllers(t *testing.T) {
@@ -55,10 +58,12 @@ func TestControllers(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
+	// The manager's log is captured (the redaction specs search it for secrets) and, with
+	// CAPSTAN_TEST_LOG set, also shown.
 	if os.Getenv("CAPSTAN_TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+		ctrl.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, managerLog)), zap.UseDevMode(true)))
 	} else {
-		ctrl.SetLogger(logr.Discard())
+		ctrl.SetLogger(zap.New(zap.WriteTo(managerLog), zap.Level(zapcore.DebugLevel)))
 	}
 	var err error
 	testEnv, cfg, err = testenv.Start(filepath.Join("config", "crd", "bases"))
@@ -75,6 +80,7 @@ var _ = BeforeSuite(func() {
 	DeferCleanup(charts.Close)
 	charts.publish("demo", "1.0.0", "1.1.0", "2.0.0")
 	charts.publish("widgets", "1.0.0", "1.1.0")
+	charts.publish("vault", "1.0.0")
 
 	startManager()
 })
