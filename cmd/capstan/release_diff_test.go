@@ -12,10 +12,13 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/chart"
 	"github.com/capstan-dev/capstan/internal/cli"
 	"github.com/capstan-dev/capstan/internal/repo"
@@ -137,4 +140,19 @@ func TestDiffCommand(t *testing.T) {
 	_, stderr, exit := f.runProcess(t, "diff", "missing", "-n", ns)
 	g.Expect(exit).To(Equal(1))
 	g.Expect(stderr).To(ContainSubstring(`no Release "missing"`))
+
+	// A value the preview read from a Secret is redacted from what the command prints.
+	const canary = "canary-9f3b7c1e-secret"
+	g.Expect(c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "leaky", Namespace: ns},
+		StringData: map[string]string{"value": canary}})).To(Succeed())
+	g.Expect(c.Get(ctx, client.ObjectKeyFromObject(rel), rel)).To(Succeed())
+	rel.Spec.ValuesFrom = []capstanv1.ValuesReference{{Kind: capstanv1.ValuesKindSecret, Name: "leaky", Key: "value", TargetPath: "leak"}}
+	g.Expect(c.Update(ctx, rel)).To(Succeed())
+	_, _, err = f.runDiffCmd("web", "-n", ns)
+	g.Expect(err).To(MatchError(ContainSubstring("diffdemo/templates/leak.yaml:3:4): leaking [redacted]")))
+	g.Expect(err.Error()).NotTo(ContainSubstring(canary))
+	_, stderr, exit = f.runProcess(t, "diff", "web", "-n", ns)
+	g.Expect(exit).To(Equal(1))
+	g.Expect(stderr).To(ContainSubstring("leaking [redacted]"))
+	g.Expect(stderr).NotTo(ContainSubstring(canary))
 }

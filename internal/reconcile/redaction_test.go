@@ -87,9 +87,9 @@ func TestSummarize_redacts(t *testing.T) {
 func TestStartRedaction(t *testing.T) {
 	g := NewWithT(t)
 	cli := redact.New()
-	ctx, red := startRedaction(redact.NewContext(context.Background(), cli))
+	_, red := startRedaction(redact.NewContext(context.Background(), cli))
 	g.Expect(red).To(BeIdenticalTo(cli))
-	ctx, red = startRedaction(context.Background())
+	ctx, red := startRedaction(context.Background())
 	g.Expect(red).NotTo(BeNil())
 	g.Expect(redact.FromContext(ctx)).To(BeIdenticalTo(red))
 
