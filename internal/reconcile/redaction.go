@@ -32,16 +32,19 @@ func redactStatus(rel *capstanv1.Release, red *redact.Redactor) {
 	}
 	redactConditions(rel.Status.Conditions, red)
 	for i := range rel.Status.History {
-		rel.Status.History[i].Message = red.Redact(rel.Status.History[i].Message)
+		rel.Status.History[i].Message = red.RedactCut(rel.Status.History[i].Message, cutMarker)
 	}
 }
 
-// redactConditions scrubs condition messages in place.
+// redactConditions scrubs condition messages in place, also a value oneLine cut in half.
 func redactConditions(conds []metav1.Condition, red *redact.Redactor) {
 	for i := range conds {
-		conds[i].Message = red.Redact(conds[i].Message)
+		conds[i].Message = red.RedactCut(conds[i].Message, cutMarker)
 	}
 }
+
+// cutMarker ends a message oneLine cut short.
+const cutMarker = "..."
 
 // registerSecretObject registers the data of a Secret read as an unstructured object (data
 // values are base64 there) or of every Secret of a list.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -111,4 +112,20 @@ func TestRegisterSecretObject(t *testing.T) {
 	})
 	registerLookup(context.Background(), schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, map[string]any{}) // no Redactor: no-op
 	g.Expect(red.Redact("decoded-value not base64! string-data-value")).To(Equal("[redacted] [redacted] [redacted]"))
+}
+
+// TestRedactStatus_cutValue checks a value that oneLine cut in half at the message bound: the
+// sweep still replaces what is left of it.
+func TestRedactStatus_cutValue(t *testing.T) {
+	g := NewWithT(t)
+	red := redact.New()
+	red.Add(canary)
+	rel := &capstanv1.Release{}
+	long := strings.Repeat("x", maxMessage-10) + " " + canary // the canary straddles the bound
+	setCondition(rel, capstanv1.ReleasedCondition, metav1.ConditionFalse, "UpgradeFailed", long)
+	g.Expect(findCondition(rel, capstanv1.ReleasedCondition).Message).To(ContainSubstring("canary"))
+	redactStatus(rel, red)
+	msg := findCondition(rel, capstanv1.ReleasedCondition).Message
+	g.Expect(msg).To(HaveSuffix(" [redacted]..."))
+	g.Expect(msg).NotTo(ContainSubstring("canary"))
 }

@@ -146,6 +146,25 @@ func (r *Redactor) Redact(s string) string {
 	return idx.replace(s)
 }
 
+// RedactCut is Redact for a text that was cut short and ends with marker (such as "..."): a
+// value cut in half at the end is not found by Redact, so the longest tail of the text (at least
+// MinLen bytes) that begins one of the registered forms is replaced too.
+func (r *Redactor) RedactCut(s, marker string) string {
+	s = r.Redact(s)
+	body, ok := strings.CutSuffix(s, marker)
+	if !ok || r == nil {
+		return s
+	}
+	idx := r.index()
+	if idx == nil {
+		return s
+	}
+	if k := idx.longestCutTail(body); k > 0 {
+		return body[:len(body)-k] + Placeholder + marker
+	}
+	return s
+}
+
 // Error returns err unchanged when its text holds no registered value, else an error whose
 // text is redacted and which still unwraps to err (so errors.Is and errors.As keep working;
 // code that prints a cause it unwrapped must redact it itself).
@@ -260,6 +279,7 @@ func base64Forms(v string) []string {
 type index struct {
 	first    [1 << 16 / 64]uint64
 	byPrefix map[uint32][]string
+	maxLen   int
 }
 
 func newIndex(needles map[string]struct{}) *index {
@@ -269,6 +289,7 @@ func newIndex(needles map[string]struct{}) *index {
 		idx.first[k2/64] |= 1 << (k2 % 64)
 		k := key4(n)
 		idx.byPrefix[k] = append(idx.byPrefix[k], n)
+		idx.maxLen = max(idx.maxLen, len(n))
 	}
 	for _, list := range idx.byPrefix {
 		sort.Slice(list, func(i, j int) bool {
@@ -279,6 +300,20 @@ func newIndex(needles map[string]struct{}) *index {
 		})
 	}
 	return idx
+}
+
+// longestCutTail returns the length of the longest tail of body (at least MinLen bytes, shorter
+// than the needle) that is a proper prefix of a needle, or 0.
+func (idx *index) longestCutTail(body string) int {
+	for i := max(0, len(body)-idx.maxLen); i+MinLen <= len(body); i++ {
+		tail := body[i:] // tails from the longest down, so the first hit is the longest
+		for _, n := range idx.byPrefix[key4(tail)] {
+			if len(n) > len(tail) && strings.HasPrefix(n, tail) {
+				return len(tail)
+			}
+		}
+	}
+	return 0
 }
 
 func key4(s string) uint32 {

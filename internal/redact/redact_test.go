@@ -195,3 +195,24 @@ func FuzzRedactor_Redact(f *testing.F) {
 		}
 	})
 }
+
+func TestRedactor_RedactCut(t *testing.T) {
+	cases := map[string]struct {
+		in, want string
+	}{
+		"a value cut in half before the marker": {in: "failed: canary-9f3b...", want: "failed: [redacted]..."},
+		"a whole value before the marker":       {in: "failed: " + canary + "...", want: "failed: [redacted]..."},
+		"a cut value and a whole one":           {in: canary + " and canary-9f...", want: "[redacted] and [redacted]..."},
+		"a tail shorter than MinLen stays":      {in: "failed: can...", want: "failed: can..."},
+		"no marker, no cut value":               {in: "failed: canary-9f3b", want: "failed: canary-9f3b"},
+		"a cut base64 form":                     {in: "data: " + b64(base64.StdEncoding, canary)[:12] + "...", want: "data: [redacted]..."},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := New()
+			r.Add(canary)
+			NewWithT(t).Expect(r.RedactCut(tc.in, "...")).To(Equal(tc.want))
+		})
+	}
+	NewWithT(t).Expect((*Redactor)(nil).RedactCut("x...", "...")).To(Equal("x..."))
+}
