@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -128,4 +130,33 @@ func TestRedactStatus_cutValue(t *testing.T) {
 	msg := findCondition(rel, capstanv1.ReleasedCondition).Message
 	g.Expect(msg).To(HaveSuffix(" [redacted]..."))
 	g.Expect(msg).NotTo(ContainSubstring("canary"))
+}
+
+// TestMetrics_labelsHoldNoMessage checks that a failure whose text holds a Secret value leaves
+// only fixed label values in the release metrics: there is nothing there to redact.
+func TestMetrics_labelsHoldNoMessage(t *testing.T) {
+	g := NewWithT(t)
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	g.Expect(err).NotTo(HaveOccurred())
+	rel := &capstanv1.Release{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "apps"}}
+	for _, cause := range []error{
+		stallErr(capstanv1.RenderFailedReason, errors.New("fail: "+canary)),
+		transientErr(capstanv1.ApplyFailedReason, errors.New("apply: "+canary)),
+	} {
+		summarize(rel, Outcome{Err: cause})
+		m.observe(rel, string(ActionInstall), cause, time.Second)
+	}
+	families, err := reg.Gather()
+	g.Expect(err).NotTo(HaveOccurred())
+	var labels []string
+	for _, f := range families {
+		for _, metric := range f.GetMetric() {
+			for _, l := range metric.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+		}
+	}
+	g.Expect(labels).NotTo(BeEmpty())
+	g.Expect(labels).To(HaveEach(MatchRegexp(`^(state=(ready|not_ready|stalled|suspended)|action=Install|result=(success|stalled|waiting|error))$`)))
 }
