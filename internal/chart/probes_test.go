@@ -6,11 +6,12 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+
+	"github.com/capstan-dev/capstan/internal/testenv/probes"
 )
 
-// probesDir holds the shared probe charts (see /work/shared/reference/probes/README.md), beside
-// the repository.
-const probesDir = "../../../shared/reference/probes"
+// probesDir holds the probe charts, the project's own test data (test/conformance/testdata/probes).
+var probesDir = probes.Dir()
 
 // probeCharts lists the probe chart directories, failing when they are not where they belong.
 func probeCharts(t *testing.T) []string {
@@ -68,8 +69,8 @@ func TestLoad_probeT9ValuesAreMerged(t *testing.T) {
 
 func TestLoad_strayFileInChartsLikeHelm(t *testing.T) {
 	g := NewWithT(t)
-	// t10 is the scratch chart Helm was run on with a stray charts/README.md; the shared copy
-	// has no charts/ folder, so the stray file is added to a copy here.
+	// t10 is the scratch chart Helm was run on with a stray charts/README.md; the probe chart
+	// itself has no charts/ folder, so the stray file is added to a copy here.
 	dir := t.TempDir()
 	for _, name := range []string{"Chart.yaml", "values.yaml", "templates/a.yaml"} {
 		data, err := os.ReadFile(filepath.Join(probesDir, "t10", name))

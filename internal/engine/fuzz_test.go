@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/capstan-dev/capstan/internal/testenv/probes"
 )
 
 // fuzzLimits keep every fuzz run small and fast.
@@ -42,9 +44,11 @@ func FuzzRender(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
-	if data, err := os.ReadFile(filepath.Join(probeDir, "t4/templates/info.yaml")); err == nil {
-		f.Add(string(data))
+	data, err := os.ReadFile(filepath.Join(probes.Chart("t4"), "templates", "info.yaml"))
+	if err != nil {
+		f.Fatal(err)
 	}
+	f.Add(string(data))
 	f.Fuzz(func(t *testing.T, text string) {
 		c := newChart("f").
 			tpl("templates/a.yaml", text).

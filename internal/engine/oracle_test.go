@@ -17,6 +17,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/capstan-dev/capstan/internal/testenv/oracle"
+	"github.com/capstan-dev/capstan/internal/testenv/probes"
 )
 
 // helmBinary returns the reference helm, building it if needed.
@@ -270,7 +271,7 @@ func TestOracle_errorsMatchHelm(t *testing.T) {
 }
 
 func TestOracle_probeChartsMatchHelm(t *testing.T) {
-	for _, root := range []string{probeDir + "/t4", probeDir + "/t8", probeDir + "/t10", "testdata/webapp"} {
+	for _, root := range []string{probes.Chart("t4"), probes.Chart("t8"), probes.Chart("t10"), "testdata/webapp"} {
 		t.Run(filepath.Base(root), func(t *testing.T) {
 			g := NewWithT(t)
 			files := map[string]string{}

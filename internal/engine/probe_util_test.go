@@ -15,9 +15,6 @@ import (
 	"github.com/capstan-dev/capstan/internal/chart"
 )
 
-// probeDir is where the shared probe charts and Helm's golden outputs live.
-const probeDir = "/work/shared/reference/probes"
-
 // loadProbeChart reads a probe chart from disk into a chart.Chart, the way the loader lays it
 // out: Chart.yaml into Metadata, templates/ into Templates, values.yaml into Values, charts/<x>
 // into subcharts, everything else into Files. It is a test stand-in for internal/chart's loader.

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+
+	"github.com/capstan-dev/capstan/internal/testenv/probes"
 )
 
 // goldenDoc is one document of helm template's output, with the template it came from.
@@ -85,11 +87,11 @@ func probeOptions() Options {
 
 func TestRender_probeT4MatchesHelm(t *testing.T) {
 	g := NewWithT(t)
-	c := loadProbeChart(t, probeDir+"/t4")
+	c := loadProbeChart(t, probes.Chart("t4"))
 	out, err := Render(context.Background(), c, simpleCoalesce(c, nil), probeOptions())
 	g.Expect(err).NotTo(HaveOccurred())
 
-	golden := goldenDocs(t, probeDir+"/golden/t4.v4.3.1.out")
+	golden := goldenDocs(t, probes.Golden("t4"))
 	var want []goldenDoc
 	for _, d := range golden {
 		if !strings.Contains(d.source, "/crds/") { // CRD files are printed raw, not rendered.
@@ -118,10 +120,10 @@ func TestRender_probeT4MatchesHelm(t *testing.T) {
 
 func TestRender_probeT8LibraryChart(t *testing.T) {
 	g := NewWithT(t)
-	c := loadProbeChart(t, probeDir+"/t8")
+	c := loadProbeChart(t, probes.Chart("t8"))
 	out, err := Render(context.Background(), c, simpleCoalesce(c, nil), probeOptions())
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(sortDocs(renderedDocs(out))).To(Equal(goldenDocs(t, probeDir+"/golden/t8.v4.3.1.out")))
+	g.Expect(sortDocs(renderedDocs(out))).To(Equal(goldenDocs(t, probes.Golden("t8"))))
 	g.Expect(out).To(HaveLen(1), "a library chart contributes only its partials")
 }
 
@@ -141,17 +143,17 @@ func TestRender_probeT5ErrorsMatchHelm(t *testing.T) {
 	for _, mode := range []string{"required", "requiredempty", "fail", "tplerr", "tplparse", "recursion", "badinclude", "nested", "badcall"} {
 		t.Run(mode, func(t *testing.T) {
 			g := NewWithT(t)
-			c := loadProbeChart(t, probeDir+"/t5")
+			c := loadProbeChart(t, probes.Chart("t5"))
 			_, err := Render(context.Background(), c, simpleCoalesce(c, map[string]any{"mode": mode}), probeOptions())
 			g.Expect(err).To(HaveOccurred())
-			g.Expect(err.Error()).To(Equal(helmError(t, probeDir+"/golden/t5-"+mode+".v4.3.1.out")))
+			g.Expect(err.Error()).To(Equal(helmError(t, probes.Golden("t5-"+mode))))
 		})
 	}
 }
 
 func TestRender_probeT5OkModeRendersNothing(t *testing.T) {
 	g := NewWithT(t)
-	c := loadProbeChart(t, probeDir+"/t5")
+	c := loadProbeChart(t, probes.Chart("t5"))
 	out, err := Render(context.Background(), c, simpleCoalesce(c, nil), probeOptions())
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(out).To(Equal(map[string]string{"err/templates/a.yaml": "\n"}))
@@ -159,7 +161,7 @@ func TestRender_probeT5OkModeRendersNothing(t *testing.T) {
 
 func TestRender_probeT6NilPointer(t *testing.T) {
 	g := NewWithT(t)
-	c := loadProbeChart(t, probeDir+"/t6")
+	c := loadProbeChart(t, probes.Chart("t6"))
 	_, err := Render(context.Background(), c, simpleCoalesce(c, nil), probeOptions())
 	g.Expect(err).To(MatchError("perr/templates/bad.yaml:1:13\n" +
 		"  executing \"perr/templates/bad.yaml\" at <.Values.missing.deeper>:\n" +
@@ -168,13 +170,13 @@ func TestRender_probeT6NilPointer(t *testing.T) {
 
 func TestCheckKubeVersion_probeT8(t *testing.T) {
 	g := NewWithT(t)
-	c := loadProbeChart(t, probeDir+"/t8")
+	c := loadProbeChart(t, probes.Chart("t8"))
 	kv, err := ParseKubeVersion("v1.18.3")
 	g.Expect(err).NotTo(HaveOccurred())
 	caps := DefaultCapabilities()
 	caps.KubeVersion = kv
 	err = CheckKubeVersion(c, caps)
 	g.Expect(err).To(HaveOccurred())
-	g.Expect(err.Error()).To(Equal(helmError(t, probeDir+"/golden/t8-kube.v4.3.1.out")))
+	g.Expect(err.Error()).To(Equal(helmError(t, probes.Golden("t8-kube"))))
 	g.Expect(CheckKubeVersion(c, DefaultCapabilities())).To(Succeed())
 }

@@ -10,10 +10,11 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/capstan-dev/capstan/internal/chart"
+	"github.com/capstan-dev/capstan/internal/testenv/probes"
 )
 
-// probesDir holds the probe charts and Helm's golden outputs (see reference/probes/README.md).
-const probesDir = "/work/shared/reference/probes"
+// probesDir holds the probe charts and Helm's golden outputs (test/conformance/testdata/probes).
+var probesDir = probes.Dir()
 
 // testChart builds a chart in memory. Values are given as YAML so that they are typed exactly as
 // ReadValues types them, and the YAML is kept for writing the chart to disk for the oracle.
@@ -124,7 +125,7 @@ func probeUserValues(t testing.TB, files []string, sets ...string) map[string]an
 // goldenDocs splits a golden helm template output into its documents keyed by "# Source:" path.
 func goldenDocs(t testing.TB, name string) map[string]string {
 	t.Helper()
-	out := string(mustRead(t, filepath.Join(probesDir, "golden", name+".v4.3.1.out")))
+	out := string(mustRead(t, probes.Golden(name)))
 	docs := map[string]string{}
 	for _, part := range strings.Split(out, "\n---\n") {
 		part = strings.TrimPrefix(part, "---\n")

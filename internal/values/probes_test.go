@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+
+	"github.com/capstan-dev/capstan/internal/testenv/probes"
 )
 
 // composeProbe runs the whole pipeline on a probe chart the way `helm template` does:
@@ -174,7 +176,7 @@ func TestProbes_t8(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	err = Composer{QuoteSchemaValues: true}.ValidateSchema(c, bad)
 	g.Expect(err).To(HaveOccurred())
-	golden := string(mustRead(t, filepath.Join(probesDir, "golden", "t8-schema.v4.3.1.out")))
+	golden := string(mustRead(t, probes.Golden("t8-schema")))
 	g.Expect("Error: " + err.Error() + "\n").To(Equal(golden))
 }
 

@@ -103,12 +103,6 @@ func LintGoldenPath(name string) string {
 	return filepath.Join("golden", "lint", name+".txt")
 }
 
-// ProbesDir is the shared reference's probe directory, which sits beside the repository.
-var ProbesDir = filepath.Join("..", "..", "..", "shared", "reference", "probes")
-
-// LintProbes are the probe charts whose `helm lint` output is kept as a golden file.
-var LintProbes = []string{"t1", "t2", "t3", "t4", "t5", "t7", "t8", "t9", "t10"}
-
 // NormalizeLint replaces the chart's path in lint output with "<chart>": the "==> Linting" line
 // shows it as given, dependency problems as the absolute path abs. Goldens then do not depend on
 // where the module cache or the checkout lives.

@@ -1,63 +1,70 @@
 package conformance
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/capstan-dev/capstan/internal/engine"
+	"github.com/capstan-dev/capstan/internal/testenv/probes"
 )
 
-// probeCases are the command lines of probes/README.md, by golden name (the first argument
-// after `helm template`, the chart and values paths are relative to the probes directory).
-var probeCases = map[string][]string{
-	"t1":               {"t1", "-f", "t1/user.yaml"},
-	"t2":               {"t2"},
-	"t2-user":          {"t2", "-f", "t2/user.yaml"},
-	"t3":               {"myrel", "t3"},
-	"t3-set":           {"myrel", "t3", "--set", "tags.back=true", "--set", "first.enabled=true", "--set", "other.enabled=false"},
-	"t4":               {"t4", "--include-crds"},
-	"t5-badcall":       {"t5", "--set", "mode=badcall"},
-	"t5-badinclude":    {"t5", "--set", "mode=badinclude"},
-	"t5-fail":          {"t5", "--set", "mode=fail"},
-	"t5-nested":        {"t5", "--set", "mode=nested"},
-	"t5-recursion":     {"t5", "--set", "mode=recursion"},
-	"t5-required":      {"t5", "--set", "mode=required"},
-	"t5-requiredempty": {"t5", "--set", "mode=requiredempty"},
-	"t5-tplerr":        {"t5", "--set", "mode=tplerr"},
-	"t5-tplparse":      {"t5", "--set", "mode=tplparse"},
-	"t7":               {"t7", "-f", "t7/user.yaml", "--set", "global.set=s", "--set", "mid.leaf.own=setleaf"},
-	"t7-midnull":       {"t7", "--set", "mid=null"},
-	"t8":               {"t8"},
-	"t8-schema":        {"t8", "--set", "replicas=0"},
-	"t8-kube":          {"t8", "--kube-version", "v1.18.3"},
-	"t9":               {"t9"},
-}
-
 // TestProbes runs every probe command line through `capstan template` and compares stdout,
-// stderr and the error line, byte for byte, with helm v4.3.1's recorded output.
+// stderr and the error line, byte for byte, with the reference helm v4.3.1's recorded output:
+// once reporting the reference binary's version, once at Capstan's production default.
 func TestProbes(t *testing.T) {
-	goldens, err := filepath.Glob(filepath.Join(ProbesDir, "golden", "*.v4.3.1.out"))
+	goldens, err := filepath.Glob(probes.Golden("*"))
 	if err != nil || len(goldens) == 0 {
-		t.Fatalf("no probe goldens under %s (the shared reference must sit beside the repository): %v", ProbesDir, err)
+		t.Fatalf("no probe goldens under %s (run `make golden`): %v", probes.GoldenDir(), err)
 	}
-	if len(goldens) != len(probeCases) {
-		t.Errorf("%d probe goldens but %d probe cases: every golden needs its command line", len(goldens), len(probeCases))
+	if len(goldens) != len(ProbeCases) {
+		t.Errorf("%d probe goldens but %d probe cases: every golden needs its command line", len(goldens), len(ProbeCases))
 	}
 	t.Chdir(ProbesDir)
-	for name, args := range probeCases {
-		t.Run(name, func(t *testing.T) {
-			want, err := os.ReadFile(filepath.Join("golden", name+".v4.3.1.out"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := runTemplate(t.Context(), args).combined()
-			if got != string(want) {
-				t.Errorf("capstan template %s differs from helm v4.3.1 (-helm +capstan):\n%s",
-					strings.Join(args, " "), clip(cmp.Diff(lines(string(want)), lines(got))))
-			}
+	for name, args := range ProbeCases {
+		want, err := os.ReadFile(probes.Golden(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(name+"/oracle-version", func(t *testing.T) {
+			compareProbe(t, args, string(want), runTemplate(t.Context(), args))
 		})
+		t.Run(name+"/production-version", func(t *testing.T) {
+			compareProbe(t, args, atProductionVersion(t, name, string(want)), runTemplateAs(t.Context(), args))
+		})
+	}
+}
+
+// productionVersionLines are the golden lines that print .Capabilities.HelmVersion.Version, by
+// probe case: the reference helm's "v4.3" there becomes engine.HelmCompatVersion when Capstan
+// runs at its production default. This is the only mask the probes have.
+var productionVersionLines = map[string]string{
+	"t4": "  helm: %s\n",
+}
+
+// atProductionVersion returns the golden as helm's official v4.3.1 release binary prints it.
+func atProductionVersion(t *testing.T, name, golden string) string {
+	t.Helper()
+	line, ok := productionVersionLines[name]
+	if !ok {
+		return golden
+	}
+	from, to := fmt.Sprintf(line, oracleHelmVersion), fmt.Sprintf(line, engine.HelmCompatVersion)
+	if n := strings.Count(golden, from); n != 1 {
+		t.Fatalf("golden %s: want the version line %q once, found it %d times", name, from, n)
+	}
+	return strings.Replace(golden, from, to, 1)
+}
+
+func compareProbe(t *testing.T, args []string, want string, run templateRun) {
+	t.Helper()
+	if got := run.combined(); got != want {
+		t.Errorf("capstan template %s differs from helm v4.3.1 (-helm +capstan):\n%s",
+			strings.Join(args, " "), clip(cmp.Diff(lines(want), lines(got))))
 	}
 }
 

@@ -27,8 +27,20 @@ func (r templateRun) combined() string {
 	return s
 }
 
-// runTemplate runs the very command `capstan template` users run, in process.
+// oracleHelmVersion is what the reference helm reports as .Capabilities.HelmVersion.Version:
+// hack/tools.sh builds it with `go install`, so it calls itself "v4.3" where the official v4.3.1
+// release binary (and Capstan by default, engine.HelmCompatVersion) says "v4.3.1".
+const oracleHelmVersion = "v4.3"
+
+// runTemplate runs the very command `capstan template` users run, in process, reporting the
+// reference helm's version.
 func runTemplate(ctx context.Context, args []string) templateRun {
+	return runTemplateAs(cli.WithHelmVersion(ctx, oracleHelmVersion), args)
+}
+
+// runTemplateAs runs `capstan template` under ctx as is: without cli.WithHelmVersion it reports
+// the production default version.
+func runTemplateAs(ctx context.Context, args []string) templateRun {
 	var stdout, stderr bytes.Buffer
 	err := execTemplate(ctx, args, &stdout, &stderr)
 	return templateRun{stdout: stdout.String(), stderr: stderr.String(), err: err}
@@ -41,6 +53,5 @@ func execTemplate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	cmd.SetErr(stderr)
 	cmd.SetIn(strings.NewReader(""))
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	// The goldens come from helm binaries built with `go install`, which call themselves "v4.3".
-	return cmd.ExecuteContext(cli.WithHelmVersion(ctx, "v4.3"))
+	return cmd.ExecuteContext(ctx)
 }

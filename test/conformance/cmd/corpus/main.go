@@ -4,7 +4,8 @@
 //	                arguments, tab-separated (for hack/bench-template.sh)
 //	corpus golden   renders every chart and value set with $HELM template and writes
 //	                golden/<chart>/<set>.yaml, and records $HELM lint for every chart and
-//	                probe in golden/lint/<name>.txt (for hack/golden.sh, `make golden`)
+//	                probe in golden/lint/<name>.txt, and $HELM template for every probe case in
+//	                testdata/probes/golden/<case>.txt (for hack/golden.sh, `make golden`)
 //
 // It runs from test/conformance, so that value-file paths in corpus.yaml resolve.
 package main
@@ -13,11 +14,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"github.com/capstan-dev/capstan/internal/testenv/probes"
 	"github.com/capstan-dev/capstan/test/conformance"
 )
 
@@ -83,6 +87,33 @@ func golden(ctx context.Context, corpus *conformance.Corpus) error {
 	}
 	for _, probe := range conformance.LintProbes {
 		if err := writeLintGolden(ctx, helm, "probe-"+probe, conformance.ProbesDir, probe); err != nil {
+			return err
+		}
+	}
+	return writeProbeGoldens(ctx, helm)
+}
+
+// writeProbeGoldens records `helm template ARGS` for every probe case, run in the probes
+// directory: what a terminal shows (stdout and stderr on one pipe, in the order helm writes
+// them, with the final "Error: …" line of the cases that fail on purpose).
+func writeProbeGoldens(ctx context.Context, helm string) error {
+	if err := os.MkdirAll(probes.GoldenDir(), 0o755); err != nil {
+		return err
+	}
+	names := slices.Sorted(maps.Keys(conformance.ProbeCases))
+	for _, name := range names {
+		args := append([]string{"template"}, conformance.ProbeCases[name]...)
+		cmd := exec.CommandContext(ctx, helm, args...) //nolint:gosec // The reference helm on the probe charts.
+		cmd.Dir = conformance.ProbesDir
+		cmd.Env = helmEnv()
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			return fmt.Errorf("helm template probe %s: %w", name, err)
+		}
+		path := probes.Golden(name)
+		fmt.Fprintf(os.Stderr, "golden %s (%d bytes)\n", path, len(out))
+		if err := os.WriteFile(path, out, 0o644); err != nil { //nolint:gosec // A fixed golden path.
 			return err
 		}
 	}
