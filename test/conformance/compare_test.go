@@ -46,6 +46,37 @@ func TestDiffObjects(t *testing.T) {
 	}
 }
 
+func TestCompareOutput(t *testing.T) {
+	a := "---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n"
+	b := "---\n# Source: c/templates/b.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: b\n"
+	cert := func(body string) string {
+		return "---\n# Source: c/templates/s.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  tls.crt: " +
+			base64.StdEncoding.EncodeToString([]byte(pem[:27]+"\n"+body+"\n-----END CERTIFICATE-----\n")) + "\n"
+	}
+	cases := map[string]struct {
+		want, got, says string
+	}{
+		"identical output is equal":                       {a + b, a + b, ""},
+		"another generated certificate is equal":          {cert("AAAA"), cert("BBBBBBBB"), ""},
+		"a changed value names the objects":               {a, a[:len(a)-2] + "w\n", "objects differ"},
+		"a missing object names the objects":              {a + b, a, "objects differ"},
+		"the same objects in another order fail":          {a + b, b + a, "another order"},
+		"a blank line fails as a byte difference":         {a + b, a + "\n" + b, "other bytes"},
+		"a quoted value that parses the same still fails": {a, a[:len(a)-2] + "\"v\"\n", "other bytes"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			diff := compareOutput(tc.want, tc.got)
+			if tc.says == "" {
+				g.Expect(diff).To(BeEmpty())
+				return
+			}
+			g.Expect(diff).To(ContainSubstring(tc.says))
+		})
+	}
+}
+
 func TestMaskText(t *testing.T) {
 	g := NewWithT(t)
 	g.Expect(maskText("a: " + base64.StdEncoding.EncodeToString([]byte(pem)))).To(Equal("a: " + masked))
