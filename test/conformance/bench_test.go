@@ -17,9 +17,16 @@ func BenchmarkTemplate(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, set := range c.SetNames() {
-			args := c.TemplateArgs(dir, set)
-			b.Run(c.Name+"/"+set, func(b *testing.B) {
+		renders, err := c.Renders(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range renders {
+			if r.Fails {
+				continue
+			}
+			args := r.Args
+			b.Run(c.Name+"/"+r.Name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					if err := execTemplate(b.Context(), args, io.Discard, io.Discard); err != nil {

@@ -2,6 +2,9 @@ package conformance
 
 import (
 	"encoding/base64"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -77,6 +80,38 @@ func TestCompareOutput(t *testing.T) {
 	}
 }
 
+func TestCorpusChart_renders(t *testing.T) {
+	g := NewWithT(t)
+	dir := t.TempDir()
+	g.Expect(os.MkdirAll(filepath.Join(dir, "ci"), 0o755)).To(Succeed())
+	for _, f := range []string{"b-values.yaml", "a.yaml", "notes.txt"} {
+		g.Expect(os.WriteFile(filepath.Join(dir, "ci", f), nil, 0o600)).To(Succeed())
+	}
+	c := CorpusChart{
+		Name: "x", Release: "rel", Namespace: "ns", Args: []string{"--common"},
+		Sets:   map[string][]string{"default": nil, "zeta": {"--z"}, "alpha": {"--a"}},
+		CI:     &CISets{Args: []string{"--ci"}},
+		Errors: map[string][]string{"too-old": {"--kube-version", "v1.0.0"}},
+	}
+	renders, err := c.Renders(dir)
+	g.Expect(err).NotTo(HaveOccurred())
+	base := []string{"rel", dir, "--namespace", "ns", "--common"}
+	g.Expect(renders).To(Equal([]Render{
+		{Name: "default", Args: base},
+		{Name: "alpha", Args: append(slices.Clone(base), "--a")},
+		{Name: "zeta", Args: append(slices.Clone(base), "--z")},
+		{Name: "ci-a", Args: append(slices.Clone(base), "-f", filepath.Join(dir, "ci", "a.yaml"), "--ci")},
+		{Name: "ci-b-values", Args: append(slices.Clone(base), "-f", filepath.Join(dir, "ci", "b-values.yaml"), "--ci")},
+		{Name: "too-old", Args: append(slices.Clone(base), "--kube-version", "v1.0.0"), Fails: true},
+	}))
+	g.Expect(c.GoldenPath(renders[3])).To(Equal(filepath.Join("golden", "x", "ci-a.yaml")))
+	g.Expect(c.GoldenPath(renders[5])).To(Equal(filepath.Join("golden", "x", "too-old.txt")))
+
+	c.CI = &CISets{}
+	_, err = c.Renders(t.TempDir())
+	g.Expect(err).To(MatchError(ContainSubstring("no ci/*.yaml")), "ci without files is a mistake")
+}
+
 func TestMaskText(t *testing.T) {
 	g := NewWithT(t)
 	g.Expect(maskText("a: " + base64.StdEncoding.EncodeToString([]byte(pem)))).To(Equal("a: " + masked))
@@ -90,8 +125,9 @@ func TestLoadCorpus(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(len(c.Charts)).To(BeNumerically(">=", 8))
 	for _, ch := range c.Charts {
-		g.Expect(ch.SetNames()[0]).To(Equal("default"))
-		g.Expect(len(ch.SetNames())).To(BeNumerically(">=", 3), ch.Name)
+		g.Expect(ch.Sets).To(HaveKey("default"), ch.Name)
 	}
-	g.Expect(c.Charts[0].TemplateArgs("/dir", "default")).To(Equal([]string{"cert-manager", "/dir", "--namespace", "cert-manager"}))
+	renders, err := c.Charts[0].Renders("/dir")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(renders[0]).To(Equal(Render{Name: "default", Args: []string{"cert-manager", "/dir", "--namespace", "cert-manager"}}))
 }

@@ -38,6 +38,32 @@ type CorpusChart struct {
 	Args []string `json:"args"`
 	// Sets are the value sets: name → extra template arguments.
 	Sets map[string][]string `json:"sets"`
+	// CI, when set, adds a value set for every values file the chart ships in ci/ (as helm's
+	// chart-testing runs them): "ci-<file name without .yaml>", rendered with -f that file and
+	// then CI.Args.
+	CI *CISets `json:"ci,omitempty"`
+	// Errors are command lines that must fail exactly as helm fails: name → extra template
+	// arguments. Their goldens hold helm's combined output, the "Error: …" line included.
+	Errors map[string][]string `json:"errors,omitempty"`
+	// LintDiffers, when set, says why `capstan lint` is known to differ from `helm lint` on this
+	// chart; TestLintGoldens then requires the difference, so that a fix removes the note.
+	LintDiffers string `json:"lintDiffers,omitempty"`
+}
+
+// CISets configures the value sets made from a chart's ci/*.yaml files.
+type CISets struct {
+	// Args are extra template arguments after -f ci/<file>.
+	Args []string `json:"args"`
+}
+
+// Render is one `template` command line of the corpus.
+type Render struct {
+	// Name is the value set's or the error case's name.
+	Name string
+	// Args are the arguments after `template`.
+	Args []string
+	// Fails marks an error case: the command must fail as helm's does.
+	Fails bool
 }
 
 // LoadCorpus reads and checks a corpus file.
@@ -64,38 +90,88 @@ func (c CorpusChart) check() error {
 	if c.Name == "" || !strings.Contains(c.Module, "@") || c.Path == "" || c.Release == "" {
 		return fmt.Errorf("%w: %q needs name, module@version, path and release", errBadCorpus, c.Name)
 	}
-	if _, ok := c.Sets["default"]; !ok || len(c.Sets) < 3 {
-		return fmt.Errorf("%w: %q needs a default value set and at least two more", errBadCorpus, c.Name)
+	if _, ok := c.Sets["default"]; !ok || (len(c.Sets) < 3 && c.CI == nil) {
+		return fmt.Errorf("%w: %q needs a default value set and at least two more (or ci)", errBadCorpus, c.Name)
+	}
+	for name := range c.Errors {
+		if _, dup := c.Sets[name]; dup || strings.HasPrefix(name, "ci-") {
+			return fmt.Errorf("%w: %q: error case %q collides with a value set", errBadCorpus, c.Name, name)
+		}
 	}
 	return nil
 }
 
-// SetNames returns the value-set names in order, "default" first.
-func (c CorpusChart) SetNames() []string {
-	names := make([]string, 0, len(c.Sets))
-	for n := range c.Sets {
-		if n != "default" {
-			names = append(names, n)
+// Renders returns every command line of the chart in chartDir: the value sets ("default"
+// first, the others by name), one value set per ci/*.yaml file when CI is set, then the error
+// cases by name.
+func (c CorpusChart) Renders(chartDir string) ([]Render, error) {
+	renders := []Render{{Name: "default", Args: c.templateArgs(chartDir, c.Sets["default"])}}
+	for _, name := range sortedKeys(c.Sets) {
+		if name != "default" {
+			renders = append(renders, Render{Name: name, Args: c.templateArgs(chartDir, c.Sets[name])})
 		}
 	}
-	sort.Strings(names)
-	return append([]string{"default"}, names...)
+	ci, err := c.ciSets(chartDir)
+	if err != nil {
+		return nil, err
+	}
+	renders = append(renders, ci...)
+	for _, name := range sortedKeys(c.Errors) {
+		renders = append(renders, Render{Name: name, Args: c.templateArgs(chartDir, c.Errors[name]), Fails: true})
+	}
+	return renders, nil
 }
 
-// TemplateArgs returns the template arguments of a value set for the chart in chartDir:
-// RELEASE CHART --namespace NS, the common arguments, then the set's own.
-func (c CorpusChart) TemplateArgs(chartDir, set string) []string {
+func (c CorpusChart) ciSets(chartDir string) ([]Render, error) {
+	if c.CI == nil {
+		return nil, nil
+	}
+	files, err := filepath.Glob(filepath.Join(chartDir, "ci", "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%w: %q sets ci but the chart has no ci/*.yaml", errBadCorpus, c.Name)
+	}
+	sort.Strings(files)
+	var renders []Render
+	for _, f := range files {
+		name := "ci-" + strings.TrimSuffix(filepath.Base(f), ".yaml")
+		if _, dup := c.Sets[name]; dup {
+			return nil, fmt.Errorf("%w: %q: value set %q collides with a ci file", errBadCorpus, c.Name, name)
+		}
+		args := append([]string{"-f", f}, c.CI.Args...)
+		renders = append(renders, Render{Name: name, Args: c.templateArgs(chartDir, args)})
+	}
+	return renders, nil
+}
+
+func sortedKeys(m map[string][]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// templateArgs returns RELEASE CHART --namespace NS, the common arguments, then extra.
+func (c CorpusChart) templateArgs(chartDir string, extra []string) []string {
 	args := []string{c.Release, chartDir}
 	if c.Namespace != "" {
 		args = append(args, "--namespace", c.Namespace)
 	}
 	args = append(args, c.Args...)
-	return append(args, c.Sets[set]...)
+	return append(args, extra...)
 }
 
-// GoldenPath returns golden/<chart>/<set>.yaml.
-func (c CorpusChart) GoldenPath(set string) string {
-	return filepath.Join("golden", c.Name, set+".yaml")
+// GoldenPath returns the golden file of a render: golden/<chart>/<set>.yaml, helm's stdout, for
+// a value set; golden/<chart>/<case>.txt, helm's combined output, for an error case.
+func (c CorpusChart) GoldenPath(r Render) string {
+	if r.Fails {
+		return filepath.Join("golden", c.Name, r.Name+".txt")
+	}
+	return filepath.Join("golden", c.Name, r.Name+".yaml")
 }
 
 // LintGoldenPath returns golden/lint/<name>.txt, helm lint's combined output for a chart.

@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -20,39 +21,102 @@ type parity struct {
 // TestCorpus renders every chart and value set of corpus.yaml with `capstan template` and
 // compares the result with helm's golden output byte for byte, after masking generated
 // certificates and keys (the only documented mask). A difference fails the test, reported as
-// the objects that differ, else the document order, else the bytes; a parity table is logged.
+// the objects that differ, else the document order, else the bytes. Error cases must fail with
+// helm's exact output. A parity table is logged, and a golden file no render produces fails.
 func TestCorpus(t *testing.T) {
 	corpus, err := LoadCorpus(CorpusFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var table []parity
+	goldens := map[string]bool{}
 	for _, c := range corpus.Charts {
 		t.Run(c.Name, func(t *testing.T) {
 			dir, err := c.ChartDir(t.Context())
 			if err != nil {
 				t.Fatalf("fetch %s: %v", c.Module, err)
 			}
-			for _, set := range c.SetNames() {
-				t.Run(set, func(t *testing.T) {
-					table = append(table, compareWithGolden(t, c, dir, set))
+			renders, err := c.Renders(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sets := countSets(renders); sets < 3 {
+				t.Errorf("%d value sets: every chart needs a default and at least two more", sets)
+			}
+			for _, r := range renders {
+				goldens[c.GoldenPath(r)] = true
+				t.Run(r.Name, func(t *testing.T) {
+					if r.Fails {
+						table = append(table, compareFailure(t, c, r))
+						return
+					}
+					table = append(table, compareWithGolden(t, c, r))
 				})
 			}
 		})
 	}
 	t.Log("\n" + formatParity(table))
+	if !t.Failed() {
+		checkNoStaleGoldens(t, goldens)
+	}
 }
 
-func compareWithGolden(t *testing.T, c CorpusChart, dir, set string) parity {
+func countSets(renders []Render) int {
+	n := 0
+	for _, r := range renders {
+		if !r.Fails {
+			n++
+		}
+	}
+	return n
+}
+
+// checkNoStaleGoldens fails on a file under golden/ (lint goldens aside) that no render wrote.
+func checkNoStaleGoldens(t *testing.T, want map[string]bool) {
 	t.Helper()
-	row := parity{chart: c.Name, set: set, objects: "differ", bytesEqual: "no"}
-	want, err := os.ReadFile(c.GoldenPath(set))
+	files, err := filepath.Glob(filepath.Join("golden", "*", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if filepath.Base(filepath.Dir(f)) != "lint" && !want[f] {
+			t.Errorf("%s belongs to no render of corpus.yaml: remove it", f)
+		}
+	}
+}
+
+// compareFailure runs an error case: capstan must fail, and print what helm printed.
+func compareFailure(t *testing.T, c CorpusChart, r Render) parity {
+	t.Helper()
+	row := parity{chart: c.Name, set: r.Name, objects: "error differs", bytesEqual: "no"}
+	want, err := os.ReadFile(c.GoldenPath(r))
 	if err != nil {
 		t.Fatalf("golden missing (run `make golden`): %v", err)
 	}
-	run := runTemplate(t.Context(), c.TemplateArgs(dir, set))
+	run := runTemplate(t.Context(), r.Args)
+	if run.err == nil {
+		t.Errorf("capstan template %s/%s succeeded; helm fails with:\n%s", c.Name, r.Name, want)
+		return row
+	}
+	if got := run.combined(); got != string(want) {
+		t.Errorf("capstan template %s/%s fails otherwise than helm (-helm +capstan):\n%s",
+			c.Name, r.Name, clip(cmp.Diff(lines(string(want)), lines(got))))
+		return row
+	}
+	row.objects, row.bytesEqual = "same error", "yes"
+	return row
+}
+
+func compareWithGolden(t *testing.T, c CorpusChart, r Render) parity {
+	t.Helper()
+	row := parity{chart: c.Name, set: r.Name, objects: "differ", bytesEqual: "no"}
+	want, err := os.ReadFile(c.GoldenPath(r))
+	if err != nil {
+		t.Fatalf("golden missing (run `make golden`): %v", err)
+	}
+	run := runTemplate(t.Context(), r.Args)
 	if run.err != nil {
-		t.Errorf("capstan template %s/%s failed: %v\nstderr:\n%s", c.Name, set, run.err, run.stderr)
+		t.Errorf("capstan template %s/%s failed: %v\nstderr:\n%s", c.Name, r.Name, run.err, run.stderr)
 		row.objects = "error"
 		return row
 	}
@@ -69,7 +133,7 @@ func compareWithGolden(t *testing.T, c CorpusChart, dir, set string) parity {
 		row.objects = "same"
 	}
 	if diff := compareOutput(string(want), run.stdout); diff != "" {
-		t.Errorf("capstan template %s/%s is not helm's output: %s", c.Name, set, clip(diff))
+		t.Errorf("capstan template %s/%s is not helm's output: %s", c.Name, r.Name, clip(diff))
 	}
 	return row
 }

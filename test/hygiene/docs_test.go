@@ -165,14 +165,25 @@ func conformanceCounts(t *testing.T, rows [][]string) {
 	g.Expect(row).NotTo(BeEmpty(), "a row is proven by test/conformance")
 	corpus, err := conformance.LoadCorpus(docref.Path("test/conformance/corpus.yaml"))
 	g.Expect(err).NotTo(HaveOccurred())
-	renders := 0
+	renders, failures := 0, 0
 	for _, c := range corpus.Charts {
-		renders += len(c.Sets)
+		dir, err := c.ChartDir(t.Context())
+		g.Expect(err).NotTo(HaveOccurred())
+		all, err := c.Renders(dir)
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, r := range all {
+			if r.Fails {
+				failures++
+			} else {
+				renders++
+			}
+		}
 	}
 	want := map[string]int{
 		"probe cases":       len(conformance.ProbeCases),
 		"real-world charts": len(corpus.Charts),
 		"renders":           renders,
+		"error cases":       failures,
 	}
 	for noun, n := range want {
 		m := regexp.MustCompile(`(\d+) ` + noun).FindStringSubmatch(row)

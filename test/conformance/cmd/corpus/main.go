@@ -54,16 +54,28 @@ func run(ctx context.Context, args []string) error {
 
 func list(ctx context.Context, corpus *conformance.Corpus) error {
 	for _, c := range corpus.Charts {
-		dir, err := c.ChartDir(ctx)
+		dir, renders, err := resolve(ctx, c)
 		if err != nil {
 			return err
 		}
-		for _, set := range c.SetNames() {
-			fields := append([]string{c.Name, set, dir}, c.TemplateArgs(dir, set)...)
+		for _, r := range renders {
+			if r.Fails {
+				continue
+			}
+			fields := append([]string{c.Name, r.Name, dir}, r.Args...)
 			fmt.Println(strings.Join(fields, "\t"))
 		}
 	}
 	return nil
+}
+
+func resolve(ctx context.Context, c conformance.CorpusChart) (string, []conformance.Render, error) {
+	dir, err := c.ChartDir(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	renders, err := c.Renders(dir)
+	return dir, renders, err
 }
 
 func golden(ctx context.Context, corpus *conformance.Corpus) error {
@@ -72,12 +84,12 @@ func golden(ctx context.Context, corpus *conformance.Corpus) error {
 		return errors.New("HELM must name the reference helm binary (hack/tools.sh helm)")
 	}
 	for _, c := range corpus.Charts {
-		dir, err := c.ChartDir(ctx)
+		dir, renders, err := resolve(ctx, c)
 		if err != nil {
 			return err
 		}
-		for _, set := range c.SetNames() {
-			if err := writeGolden(ctx, helm, c, dir, set); err != nil {
+		for _, r := range renders {
+			if err := writeGolden(ctx, helm, c, r); err != nil {
 				return err
 			}
 		}
@@ -147,20 +159,34 @@ func helmEnv() []string {
 	return append(os.Environ(), "HELM_CACHE_HOME="+os.TempDir(), "HELM_CONFIG_HOME="+os.TempDir(), "KUBECONFIG=/dev/null")
 }
 
-func writeGolden(ctx context.Context, helm string, c conformance.CorpusChart, dir, set string) error {
+// writeGolden records one render: helm's stdout for a value set (which must succeed), helm's
+// combined output for an error case (which must fail).
+func writeGolden(ctx context.Context, helm string, c conformance.CorpusChart, r conformance.Render) error {
 	//nolint:gosec // Running the reference helm on the pinned corpus is this tool's job.
-	cmd := exec.CommandContext(ctx, helm, append([]string{"template"}, c.TemplateArgs(dir, set)...)...)
+	cmd := exec.CommandContext(ctx, helm, append([]string{"template"}, r.Args...)...)
 	cmd.Env = helmEnv()
+	var out []byte
+	var err error
 	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("helm template %s/%s: %w\n%s", c.Name, set, err, stderr.String())
+	if r.Fails {
+		out, err = cmd.CombinedOutput()
+		if err == nil {
+			return fmt.Errorf("helm template %s/%s succeeded, but it is an error case", c.Name, r.Name)
+		}
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			return fmt.Errorf("helm template %s/%s: %w", c.Name, r.Name, err)
+		}
+	} else {
+		cmd.Stderr = &stderr
+		if out, err = cmd.Output(); err != nil {
+			return fmt.Errorf("helm template %s/%s: %w\n%s", c.Name, r.Name, err, stderr.String())
+		}
 	}
-	path := c.GoldenPath(set)
+	path := c.GoldenPath(r)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "golden %s (%d bytes)\n", path, len(out))
-	return os.WriteFile(path, out, 0o644) //nolint:gosec // The path is golden/<chart>/<set>.yaml from corpus.yaml.
+	return os.WriteFile(path, out, 0o644) //nolint:gosec // The path is golden/<chart>/<render> from corpus.yaml.
 }
