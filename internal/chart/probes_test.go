@@ -39,6 +39,8 @@ func TestLoad_probeCharts(t *testing.T) {
 		"t8":  {name: "app", deps: []string{"lib"}, templates: 1},
 		"t9":  {name: "yml", templates: 1},
 		"t10": {name: "p", templates: 1},
+		"t11": {name: "legacy", deps: []string{"sub"}, templates: 1},
+		"t12": {name: "notes", templates: 1},
 	}
 	for _, dir := range probeCharts(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {

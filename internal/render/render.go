@@ -46,7 +46,9 @@ type Options struct {
 	// QuoteSchemaValues keeps Helm's exact schema error text, which quotes offending values (see
 	// values.Composer.QuoteSchemaValues); by default the text names the path and rule only.
 	QuoteSchemaValues bool
-	// LintMode makes required and fail log instead of failing, as `helm lint` does.
+	// LintMode makes required and fail log instead of failing, as `helm lint` does, and renders
+	// a chart whose declared dependencies are missing from charts/ (helm lint reports those in
+	// its own rule and still checks the templates).
 	LintMode bool
 	// Logger receives Helm's warnings (values coalescing, unknown hooks); nil drops them.
 	Logger *slog.Logger
@@ -79,7 +81,7 @@ type Result struct {
 // Render returns the error together with a partial Result whose Files hold the rendered text.
 func Render(ctx context.Context, c *chart.Chart, userValues map[string]any, opts Options) (*Result, error) {
 	opts = opts.withDefaults()
-	if err := checkChart(c); err != nil {
+	if err := checkChart(c, opts.LintMode); err != nil {
 		return nil, stageError(StageChart, err)
 	}
 	if err := checkReleaseName(opts); err != nil {
@@ -112,16 +114,16 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// checkChart refuses what Helm refuses before rendering: a library chart, and dependencies
-// declared in Chart.yaml that have no subchart in charts/.
-func checkChart(c *chart.Chart) error {
+// checkChart refuses what Helm refuses before rendering: a library chart, and (except when
+// linting) dependencies declared in Chart.yaml that have no subchart in charts/.
+func checkChart(c *chart.Chart, lint bool) error {
 	if c == nil || c.Metadata == nil {
 		return ErrNoChart
 	}
 	if c.IsLibrary() {
 		return ErrLibraryChart
 	}
-	if c.Metadata.Dependencies == nil {
+	if c.Metadata.Dependencies == nil || lint {
 		return nil
 	}
 	return chart.CheckDependencies(c)

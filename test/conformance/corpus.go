@@ -45,9 +45,6 @@ type CorpusChart struct {
 	// Errors are command lines that must fail exactly as helm fails: name → extra template
 	// arguments. Their goldens hold helm's combined output, the "Error: …" line included.
 	Errors map[string][]string `json:"errors,omitempty"`
-	// LintDiffers, when set, says why `capstan lint` is known to differ from `helm lint` on this
-	// chart; TestLintGoldens then requires the difference, so that a fix removes the note.
-	LintDiffers string `json:"lintDiffers,omitempty"`
 }
 
 // CISets configures the value sets made from a chart's ci/*.yaml files.

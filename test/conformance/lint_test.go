@@ -40,12 +40,7 @@ func TestLintGoldens(t *testing.T) {
 			if err != nil {
 				t.Fatalf("fetch %s: %v", c.Module, err)
 			}
-			got := NormalizeLint(runLint(t.Context(), dir), dir, dir)
-			if c.LintDiffers != "" {
-				expectLintDifference(t, LintGoldenPath(c.Name), got, c.LintDiffers)
-				return
-			}
-			compareLint(t, LintGoldenPath(c.Name), got)
+			compareLint(t, LintGoldenPath(c.Name), NormalizeLint(runLint(t.Context(), dir), dir, dir))
 		})
 	}
 	wd, err := os.Getwd()
@@ -63,21 +58,6 @@ func TestLintGoldens(t *testing.T) {
 			compareLint(t, golden, NormalizeLint(runLint(t.Context(), probe), probe, abs))
 		})
 	}
-}
-
-// expectLintDifference checks a known difference: it must still be there (else the note in
-// corpus.yaml is stale), and it is logged.
-func expectLintDifference(t *testing.T, goldenPath, got, why string) {
-	t.Helper()
-	want, err := os.ReadFile(goldenPath)
-	if err != nil {
-		t.Fatalf("golden missing (run `make golden`): %v", err)
-	}
-	if got == string(want) {
-		t.Errorf("capstan lint now equals helm lint: remove lintDiffers from corpus.yaml")
-		return
-	}
-	t.Logf("known difference (%s):\n%s", why, clip(cmp.Diff(lines(string(want)), lines(got))))
 }
 
 func compareLint(t *testing.T, goldenPath, got string) {

@@ -9,7 +9,7 @@ import (
 var ProbesDir = probes.Dir()
 
 // LintProbes are the probe charts whose `helm lint` output is kept as a golden file.
-var LintProbes = []string{"t1", "t2", "t3", "t4", "t5", "t7", "t8", "t9", "t10"}
+var LintProbes = []string{"t1", "t2", "t3", "t4", "t5", "t7", "t8", "t9", "t10", "t11", "t12"}
 
 // ProbeCases are the command lines of testdata/probes/README.md, by golden name: the arguments
 // after `helm template`, with chart and values paths relative to the probes directory.

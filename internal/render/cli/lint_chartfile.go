@@ -33,14 +33,12 @@ func lintChartFile(file string) []message {
 	if err := yaml.UnmarshalStrict(data, &chart.Metadata{}); err != nil {
 		add(sevWarning, fmt.Errorf("failed to strictly parse chart metadata file\n\t%w", err))
 	}
+	// The order is helm lint's (checked against helm v4.3.1 with probes t11 and t12): the
+	// apiVersion-v1 restrictions and the SemVer v2 warning come after the icon. helm lint does
+	// not warn about a deprecated chart.
 	add(sevError, checkName(md.Name))
-	add(sevError, checkAPIVersion(md))
+	add(sevError, checkAPIVersion(md.APIVersion))
 	add(sevError, checkVersion(md.Version))
-	if md.Version != "" {
-		if _, err := semver.StrictNewVersion(md.Version); err != nil {
-			add(sevWarning, fmt.Errorf("version '%s' is not a valid SemVerV2", md.Version))
-		}
-	}
 	add(sevError, checkMaintainers(md.Maintainers))
 	add(sevError, checkSources(md.Sources))
 	add(sevError, checkType(md.Type))
@@ -49,8 +47,13 @@ func lintChartFile(file string) []message {
 	} else if _, err := url.ParseRequestURI(md.Icon); err != nil {
 		add(sevError, fmt.Errorf("invalid icon URL '%s'", md.Icon))
 	}
-	if md.Deprecated {
-		add(sevWarning, errors.New("chart is deprecated"))
+	for _, err := range v1Restrictions(md) {
+		add(sevError, err)
+	}
+	if md.Version != "" {
+		if _, err := semver.StrictNewVersion(md.Version); err != nil {
+			add(sevWarning, fmt.Errorf("version '%s' is not a valid SemVerV2", md.Version))
+		}
 	}
 	return msgs
 }
@@ -65,22 +68,29 @@ func checkName(name string) error {
 	return nil
 }
 
-func checkAPIVersion(md chart.Metadata) error {
-	switch md.APIVersion {
+func checkAPIVersion(apiVersion string) error {
+	switch apiVersion {
 	case "":
 		return errors.New("apiVersion is required. The value must be either \"v1\" or \"v2\"")
-	case chart.APIVersionV1:
-		if md.Type != "" {
-			return errors.New("chart type is not valid in apiVersion 'v1'. It is valid in apiVersion 'v2'")
-		}
-		if len(md.Dependencies) > 0 {
-			return errors.New("dependencies are not valid in the Chart file with apiVersion 'v1'. They are valid in apiVersion 'v2'")
-		}
-		return nil
-	case chart.APIVersionV2:
+	case chart.APIVersionV1, chart.APIVersionV2:
 		return nil
 	}
-	return fmt.Errorf("apiVersion '%s' is not valid. The value must be either \"v1\" or \"v2\"", md.APIVersion)
+	return fmt.Errorf("apiVersion '%s' is not valid. The value must be either \"v1\" or \"v2\"", apiVersion)
+}
+
+// v1Restrictions reports the fields an apiVersion v1 chart may not have, each on its own.
+func v1Restrictions(md chart.Metadata) []error {
+	if md.APIVersion != chart.APIVersionV1 {
+		return nil
+	}
+	var errs []error
+	if md.Type != "" {
+		errs = append(errs, errors.New("chart type is not valid in apiVersion 'v1'. It is valid in apiVersion 'v2'"))
+	}
+	if len(md.Dependencies) > 0 {
+		errs = append(errs, errors.New("dependencies are not valid in the Chart file with apiVersion 'v1'. They are valid in apiVersion 'v2'"))
+	}
+	return errs
 }
 
 func checkVersion(version string) error {

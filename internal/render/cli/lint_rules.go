@@ -65,11 +65,15 @@ func (l linter) lint(p string) []message {
 			msgs = append(msgs, message{sevWarning, "templates/", errors.New("directory does not exist")})
 		}
 	}
-	if hasAbove(msgs, sevWarning) {
-		return msgs
-	}
+	// helm lint goes on past Chart.yaml's errors to the template and dependency rules; that
+	// is followed where the chart loads. A chart that does not load after Chart.yaml errors
+	// stops here: helm then reports its loader's errors, whose texts Capstan's loader does not
+	// reproduce (docs/conformance.md).
 	c, err := chart.Load(p, chart.DefaultLimits())
 	if err != nil {
+		if hasAbove(msgs, sevWarning) {
+			return msgs
+		}
 		return append(msgs, message{sevError, "Chart.yaml", err})
 	}
 	deps := lintDependencies(p, c)

@@ -32,8 +32,6 @@ func (l linter) lintRender(c *chart.Chart) []message {
 	switch {
 	case errors.As(err, &perr) && res != nil:
 		// The documents are checked one by one below, which reports this too, in helm's words.
-	case errors.Is(err, chart.ErrMissingDependencies):
-		return nil // lintDependencies reports it.
 	case err != nil:
 		return []message{{sevError, lintPath(err), err}}
 	}

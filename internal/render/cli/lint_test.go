@@ -108,10 +108,10 @@ func TestLint(t *testing.T) {
 			messages: []string{"[ERROR] templates/x.json: file extension '.json' not valid"},
 		},
 		"--strict fails on warnings": {
-			files:    with(map[string]string{"Chart.yaml": "apiVersion: v2\nname: good\nversion: 1.0.0\nicon: https://x.io/i.png\ndeprecated: true\n"}),
+			files:    with(map[string]string{"Chart.yaml": "apiVersion: v2\nname: good\nversion: \"1.0\"\nicon: https://x.io/i.png\n"}),
 			args:     []string{"--strict"},
 			failed:   true,
-			messages: []string{"[WARNING] Chart.yaml: chart is deprecated"},
+			messages: []string{"[WARNING] Chart.yaml: version '1.0' is not a valid SemVerV2"},
 		},
 	}
 	for name, tc := range cases {
