@@ -153,6 +153,35 @@ func TestDocs_readmeRowsNameTestsThatExist(t *testing.T) {
 	conformanceCounts(t, rows)
 }
 
+// TestDocs_layoutAndIndex checks that every path the README's layout table names exists, and
+// that docs/README.md indexes every page of docs/ and links only to pages that exist.
+func TestDocs_layoutAndIndex(t *testing.T) {
+	g := NewWithT(t)
+	rows, err := docref.Table("README.md", "Layout")
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, row := range rows {
+		for _, span := range docref.Code(row[0]) {
+			_, err := os.Stat(docref.Path(strings.TrimSuffix(span, "/")))
+			g.Expect(err).NotTo(HaveOccurred(), "the README's layout names %q", span)
+		}
+	}
+	index, err := os.ReadFile(docref.Path("docs/README.md"))
+	g.Expect(err).NotTo(HaveOccurred())
+	linked := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\]\(([\w.-]+\.md)\)`).FindAllStringSubmatch(string(index), -1) {
+		linked[m[1]] = true
+		_, err := os.Stat(docref.Path("docs/" + m[1]))
+		g.Expect(err).NotTo(HaveOccurred(), "docs/README.md links to %s", m[1])
+	}
+	pages, err := filepath.Glob(docref.Path("docs/*.md"))
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, page := range pages {
+		if name := filepath.Base(page); name != "README.md" {
+			g.Expect(linked).To(HaveKey(name), "docs/README.md does not index %s", name)
+		}
+	}
+}
+
 // conformanceCounts checks the numbers the conformance row quotes against the suite itself.
 func conformanceCounts(t *testing.T, rows [][]string) {
 	g := NewWithT(t)
