@@ -172,13 +172,33 @@ func schemaErrorText(err error) string {
 	return text + "\n"
 }
 
-// sortCauses orders every level of the error tree by instance location, then by text.
+// sortCauses orders every level of the error tree as Helm prints it, minus its randomness. The
+// validator reports an object's own violations (required, additionalProperties, …) in a fixed
+// keyword order, and its properties' violations in Go map order, which differs from run to run.
+// So the causes at the parent's own location keep their place, and each run of causes below it
+// is sorted by instance location, then by text.
 func sortCauses(ve *jsonschema.ValidationError) {
 	for _, cause := range ve.Causes {
 		sortCauses(cause)
 	}
-	sort.SliceStable(ve.Causes, func(i, j int) bool {
-		a, b := ve.Causes[i], ve.Causes[j]
+	below := func(c *jsonschema.ValidationError) bool { return len(c.InstanceLocation) > len(ve.InstanceLocation) }
+	for start := 0; start < len(ve.Causes); {
+		if !below(ve.Causes[start]) {
+			start++
+			continue
+		}
+		end := start
+		for end < len(ve.Causes) && below(ve.Causes[end]) {
+			end++
+		}
+		sortByLocation(ve.Causes[start:end])
+		start = end
+	}
+}
+
+func sortByLocation(causes []*jsonschema.ValidationError) {
+	sort.SliceStable(causes, func(i, j int) bool {
+		a, b := causes[i], causes[j]
 		la, lb := strings.Join(a.InstanceLocation, "/"), strings.Join(b.InstanceLocation, "/")
 		if la != lb {
 			return la < lb

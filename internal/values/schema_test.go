@@ -83,6 +83,18 @@ func TestValidateSchema(t *testing.T) {
 			build: func(t *testing.T) *testChart { return newChart(t, "app", "").schema(`{oops`) },
 			want:  prefix + "app:\ninvalid character 'o' looking for beginning of object key string",
 		},
+		"an object's own violations keep the validator's keyword order around its properties'": {
+			build: func(t *testing.T) *testChart {
+				return newChart(t, "app", "").schema(`{"required": ["z"], "additionalProperties": false,
+					"properties": {"a": {"type": "string"}, "b": {"type": "string"}, "z": {}}}`)
+			},
+			user: []string{"b=1,extra=1,a=1"},
+			want: prefix + "app:\n" +
+				"- at '': missing property 'z'\n" +
+				"- at '/a': got number, want string\n" +
+				"- at '/b': got number, want string\n" +
+				"- at '': additional properties 'extra' not allowed\n",
+		},
 		"a local file reference is refused": {
 			build: func(t *testing.T) *testChart {
 				return newChart(t, "app", "").schema(`{"properties": {"a": {"$ref": "file:///etc/hostname"}}}`)
