@@ -40,6 +40,9 @@ func TestCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if shipped, _ := filepath.Glob(filepath.Join(dir, "ci", "*.yaml")); len(shipped) > 0 && c.CI == nil {
+				t.Errorf("the chart ships %d ci/*.yaml files: set ci in corpus.yaml so they are rendered", len(shipped))
+			}
 			if sets := countSets(renders); sets < 3 {
 				t.Errorf("%d value sets: every chart needs a default and at least two more", sets)
 			}
