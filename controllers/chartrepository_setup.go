@@ -26,11 +26,14 @@ type ChartRepositoryDeps struct {
 var ErrNoChartSources = errors.New("the ChartRepository controller needs chart sources")
 
 // NewChartSources builds the one ChartSources a manager shares between the ChartRepository
-// and Release controllers, with the manager's size limits.
+// and Release controllers, with the manager's size limits and cache budgets.
 func NewChartSources(opts options.Options) *reconcile.ChartSources {
 	return reconcile.NewChartSources(reconcile.ChartSourcesOptions{
 		MaxIndexSize: opts.Limits.MaxIndexSize,
 		MaxChartSize: opts.Limits.MaxChartSize,
+		// The caches are shared by every repository and Release of the manager.
+		IndexCacheSize:   opts.Limits.IndexCacheSize,
+		ArchiveCacheSize: opts.Limits.ArchiveCacheSize,
 		// Link-local and metadata addresses are refused whatever these say.
 		DenyPrivateNetworks: opts.DenyPrivateNetworks,
 		AllowNetworks:       opts.AllowNetworks,

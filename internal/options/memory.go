@@ -12,9 +12,9 @@ import (
 const (
 	// assumedMemoryLimit stands in for the manager's memory limit when none is set or found.
 	assumedMemoryLimit int64 = 1 << 30
-	// reservedMemory is kept for everything but rendering: the index cache (128 MiB), the archive
-	// cache (256 MiB), and 128 MiB for informer caches, clients and the runtime.
-	reservedMemory int64 = 512 * mib
+	// otherMemory is kept, beside the index and archive caches (--index-cache-size,
+	// --archive-cache-size), for informer caches, clients and the runtime.
+	otherMemory int64 = 128 * mib
 	// minRenderBudget is the smallest budget a render gets, whatever the arithmetic says.
 	minRenderBudget int64 = 16 * mib
 	// maxRenderOutput caps the output share of a budget at the engine's own default.
@@ -40,7 +40,8 @@ type RenderBudget struct {
 // RenderBudget derives the render memory budget from the manager's memory limit (MemoryLimit,
 // else the smaller of GOMEMLIMIT and the cgroup's limit, else 1 GiB) and ReleaseConcurrency:
 //
-//	per render = max(16 MiB, (limit − min(512 MiB, limit/2)) / release concurrency)
+//	per render = max(16 MiB, (limit − min(reserve, limit/2)) / release concurrency)
+//	reserve    = index cache + archive cache + 128 MiB (512 MiB with the default cache sizes)
 //
 // unless RenderMemoryBudget sets it. detected is what DetectMemoryLimit found (0: nothing).
 func (o *Options) RenderBudget(detected int64, detectedSource string) RenderBudget {
@@ -54,12 +55,18 @@ func (o *Options) RenderBudget(detected int64, detectedSource string) RenderBudg
 	}
 	b.PerRender = o.RenderMemoryBudget
 	if b.PerRender <= 0 {
-		spare := b.MemoryLimit - min(reservedMemory, b.MemoryLimit/2)
+		spare := b.MemoryLimit - min(o.reservedMemory(), b.MemoryLimit/2)
 		b.PerRender = max(minRenderBudget, spare/int64(max(o.ReleaseConcurrency, 1)))
 	}
 	b.MaxLiveBytes = b.PerRender / 2
 	b.MaxOutputBytes = min(maxRenderOutput, b.PerRender/8)
 	return b
+}
+
+// reservedMemory is what the budget keeps for everything but rendering: the two caches at their
+// configured sizes and otherMemory.
+func (o *Options) reservedMemory() int64 {
+	return max(o.Limits.IndexCacheSize, 0) + max(o.Limits.ArchiveCacheSize, 0) + otherMemory
 }
 
 // DetectMemoryLimit returns the manager's memory limit as the process sees it: the smaller of

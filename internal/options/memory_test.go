@@ -38,6 +38,16 @@ func TestOptions_RenderBudget(t *testing.T) {
 			want: RenderBudget{MemoryLimit: 256 * mib, LimitSource: "cgroup", PerRender: 16 * mib,
 				MaxLiveBytes: 8 * mib, MaxOutputBytes: 2 * mib},
 		},
+		"smaller caches leave more to rendering": {
+			mutate: func(o *Options) { o.Limits.IndexCacheSize, o.Limits.ArchiveCacheSize = 32*mib, 96*mib }, detected: gib,
+			want: RenderBudget{MemoryLimit: gib, LimitSource: "cgroup", PerRender: 192 * mib,
+				MaxLiveBytes: 96 * mib, MaxOutputBytes: 24 * mib},
+		},
+		"bigger caches leave less, down to half the limit": {
+			mutate: func(o *Options) { o.Limits.ArchiveCacheSize = 2 * gib }, detected: 4 * gib,
+			want: RenderBudget{MemoryLimit: 4 * gib, LimitSource: "cgroup", PerRender: 512 * mib,
+				MaxLiveBytes: 256 * mib, MaxOutputBytes: 64 * mib},
+		},
 		"an explicit budget; output capped at 100 MiB": {
 			mutate: func(o *Options) { o.RenderMemoryBudget = 2 * gib }, detected: gib,
 			want: RenderBudget{MemoryLimit: gib, LimitSource: "cgroup", PerRender: 2 * gib,

@@ -21,6 +21,11 @@ type Limits struct {
 	MaxDecompressedSize int64
 	// MaxFileSize bounds one file inside a chart.
 	MaxFileSize int64
+	// IndexCacheSize is the byte budget of the compact repository indexes kept in memory, shared
+	// by every ChartRepository and Release.
+	IndexCacheSize int64
+	// ArchiveCacheSize is the byte budget of the verified chart archives kept in memory.
+	ArchiveCacheSize int64
 }
 
 // Options are the manager's settings.
@@ -59,11 +64,18 @@ func Defaults() Options {
 		LeaderElectionID:        "capstan.capstan.dev",
 		ReleaseConcurrency:      4,
 		RepositoryConcurrency:   2,
-		Limits:                  Limits{MaxIndexSize: 50 * mib, MaxChartSize: 10 * mib, MaxDecompressedSize: 100 * mib, MaxFileSize: 5 * mib},
+		Limits:                  defaultLimits(),
 		LogFormat:               "json",
 		LogLevel:                "info",
 		GracefulShutdownTimeout: 30 * time.Second,
 	}
+}
+
+// defaultLimits are the byte limits of DESIGN §6 and the cache budgets the render memory budget
+// reserves room for.
+func defaultLimits() Limits {
+	return Limits{MaxIndexSize: 50 * mib, MaxChartSize: 10 * mib, MaxDecompressedSize: 100 * mib, MaxFileSize: 5 * mib,
+		IndexCacheSize: 128 * mib, ArchiveCacheSize: 256 * mib}
 }
 
 // BindFlags registers every setting on fs, with o's current values as defaults.
@@ -81,6 +93,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.Limits.MaxChartSize, "max-chart-size", o.Limits.MaxChartSize, "Largest chart archive, in bytes.")
 	fs.Int64Var(&o.Limits.MaxDecompressedSize, "max-decompressed-chart-size", o.Limits.MaxDecompressedSize, "Largest total size of a decompressed chart, in bytes.")
 	fs.Int64Var(&o.Limits.MaxFileSize, "max-chart-file-size", o.Limits.MaxFileSize, "Largest single file inside a chart, in bytes.")
+	fs.Int64Var(&o.Limits.IndexCacheSize, "index-cache-size", o.Limits.IndexCacheSize, "Memory for parsed repository indexes shared by all repositories, in bytes (least recently used out first).")
+	fs.Int64Var(&o.Limits.ArchiveCacheSize, "archive-cache-size", o.Limits.ArchiveCacheSize, "Memory for verified chart archives shared by all Releases, in bytes (least recently used out first).")
 	fs.BoolVar(&o.AllowCrossNamespaceRefs, "allow-cross-namespace-refs", o.AllowCrossNamespaceRefs, "Allow a Release to reference a ChartRepository or Release in another namespace.")
 	fs.BoolVar(&o.DenyPrivateNetworks, "deny-private-networks", o.DenyPrivateNetworks,
 		"Refuse repository connections to loopback, RFC 1918, CGNAT and unique local addresses (link-local and cloud metadata addresses are always refused).")
@@ -111,6 +125,7 @@ func (o *Options) Validate() error {
 	for name, v := range map[string]int64{
 		"--max-index-size": o.Limits.MaxIndexSize, "--max-chart-size": o.Limits.MaxChartSize,
 		"--max-decompressed-chart-size": o.Limits.MaxDecompressedSize, "--max-chart-file-size": o.Limits.MaxFileSize,
+		"--index-cache-size": o.Limits.IndexCacheSize, "--archive-cache-size": o.Limits.ArchiveCacheSize,
 	} {
 		if v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %d", name, v))

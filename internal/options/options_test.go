@@ -22,6 +22,20 @@ func TestOptions_BindFlags(t *testing.T) {
 	g.Expect(o.Validate()).To(Succeed())
 }
 
+func TestOptions_cacheSizeFlags(t *testing.T) {
+	g := NewWithT(t)
+	o := Defaults()
+	g.Expect(o.Limits.IndexCacheSize).To(Equal(int64(128 << 20)))
+	g.Expect(o.Limits.ArchiveCacheSize).To(Equal(int64(256 << 20)))
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o.BindFlags(fs)
+	g.Expect(fs.Parse([]string{"--index-cache-size=1048576", "--archive-cache-size=4194304"})).To(Succeed())
+	g.Expect(o.Limits.IndexCacheSize).To(Equal(int64(1 << 20)))
+	g.Expect(o.Limits.ArchiveCacheSize).To(Equal(int64(4 << 20)))
+	g.Expect(o.Validate()).To(Succeed())
+}
+
 func TestOptions_networkFlags(t *testing.T) {
 	g := NewWithT(t)
 	o := Defaults()
@@ -49,6 +63,8 @@ func TestOptions_Validate(t *testing.T) {
 		"defaults are valid":             {mutate: func(*Options) {}},
 		"zero release concurrency":       {mutate: func(o *Options) { o.ReleaseConcurrency = 0 }, want: "--release-concurrency must be at least 1"},
 		"negative chart size":            {mutate: func(o *Options) { o.Limits.MaxChartSize = -1 }, want: "--max-chart-size must be positive"},
+		"zero index cache":               {mutate: func(o *Options) { o.Limits.IndexCacheSize = 0 }, want: "--index-cache-size must be positive, got 0"},
+		"negative archive cache":         {mutate: func(o *Options) { o.Limits.ArchiveCacheSize = -5 }, want: "--archive-cache-size must be positive, got -5"},
 		"unknown log format":             {mutate: func(o *Options) { o.LogFormat = "xml" }, want: `--log-format must be json or console, got "xml"`},
 		"unknown log level":              {mutate: func(o *Options) { o.LogLevel = "trace" }, want: "--log-level must be error, info or debug"},
 		"cross-namespace off by default": {mutate: func(o *Options) { o.AllowCrossNamespaceRefs = false }},
