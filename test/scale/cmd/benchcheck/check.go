@@ -183,18 +183,18 @@ func WriteTable(w io.Writer, rows []Row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "BENCHMARK\tUNIT\tVALUE\tMEASURED\tTHRESHOLD\tVERDICT\tQUOTED")
 	for _, r := range rows {
-		value, measured, max, quoted := "-", "-", "-", "-"
+		value, measured, limit, quoted := "-", "-", "-", "-"
 		if r.Value >= 0 {
 			value = strconv.FormatFloat(r.Value, 'g', 6, 64)
 		}
 		if r.Limit != nil {
 			measured = strconv.FormatFloat(r.Limit.Measured, 'g', 6, 64)
-			max = strconv.FormatFloat(r.Limit.Max, 'g', 6, 64)
+			limit = strconv.FormatFloat(r.Limit.Max, 'g', 6, 64)
 			if r.Limit.Quoted != "" {
 				quoted = r.Limit.Quoted
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Benchmark, r.Unit, value, measured, max, r.Verdict, quoted)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Benchmark, r.Unit, value, measured, limit, r.Verdict, quoted)
 	}
 	_ = tw.Flush()
 }
