@@ -156,7 +156,9 @@ type Upgrade struct {
 	// +optional
 	Force bool `json:"force,omitempty"`
 
-	// CleanupOnFail deletes the objects a failed upgrade created.
+	// CleanupOnFail deletes, after a failed upgrade, the objects that upgrade created: objects
+	// the previous revision did not have and that did not exist before. Objects of the previous
+	// revision, and existing objects the upgrade adopted, are never deleted.
 	// +optional
 	CleanupOnFail bool `json:"cleanupOnFail,omitempty"`
 
@@ -196,7 +198,9 @@ type Uninstall struct {
 	// +optional
 	DisableHooks bool `json:"disableHooks,omitempty"`
 
-	// DisableWait does not wait for the deleted objects to disappear.
+	// DisableWait does not wait for the deleted objects to disappear. By default an uninstall
+	// waits, up to spec.timeout, until no deleted object is still held by a finalizer or a
+	// foreground deletion before it runs the post-delete hooks and removes the records.
 	// +optional
 	DisableWait bool `json:"disableWait,omitempty"`
 

@@ -140,6 +140,9 @@ func (s *session) deploy(ctx context.Context, p *plan) ([]apply.ObjectRef, error
 	if err := s.runHooks(ctx, p, p.preEvent); err != nil {
 		return nil, err
 	}
+	if err := s.noteCreated(ctx, p); err != nil {
+		return nil, err
+	}
 	all := append(append([]*unstructured.Unstructured{}, p.crds...), p.objects...)
 	applied, err := p.applier.Apply(ctx, all)
 	if err != nil {
@@ -255,6 +258,7 @@ func (s *session) fail(ctx context.Context, p *plan, applied []apply.ObjectRef, 
 		ctrl.LoggerFrom(ctx).Info("could not record the revision as failed; the next reconcile recovers it",
 			"revision", rec.Version, "error", err.Error())
 	}
+	applied = s.cleanupOnFail(ctx, p, applied)
 	if previous, err := s.previousRefs(ctx); err == nil {
 		s.rel.Status.Inventory = inventoryOf(previous, applied)
 	}

@@ -46,6 +46,10 @@ type plan struct {
 	remediation bool
 	// rollbackRequest is the capstan.dev/rollback-to value a manual rollback handles.
 	rollbackRequest string
+	// cleanupOnFail deletes, after a failed upgrade, the objects it created (upgrade.cleanupOnFail).
+	cleanupOnFail bool
+	// created are the objects the upgrade creates, noted before the apply when cleanupOnFail is set.
+	created []apply.ObjectRef
 }
 
 // revisionNumber is the number of the next revision: one past the newest record.
@@ -106,6 +110,7 @@ func (s *session) newPlan(upgrade bool) *plan {
 		p.action, p.preEvent, p.postEvent = capstanv1.ActionUpgrade, "pre-upgrade", "post-upgrade"
 		if u := spec.Upgrade; u != nil {
 			p.noWait, p.noHooks, p.force, p.takeOwnership = u.DisableWait, u.DisableHooks, u.Force, u.TakeOwnership
+			p.cleanupOnFail = u.CleanupOnFail
 		}
 	} else if i := spec.Install; i != nil {
 		p.noWait, p.noHooks, p.takeOwnership = i.DisableWait, i.DisableHooks, i.TakeOwnership

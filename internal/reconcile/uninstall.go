@@ -78,7 +78,8 @@ func (s *session) finalize(ctx context.Context) error {
 }
 
 // uninstall runs the pre-delete hooks, deletes the release's objects in uninstall order (keeping
-// those marked keep), runs the post-delete hooks, and deletes the records or, with keepHistory,
+// those marked keep), waits until they are gone (unless uninstall.disableWait), runs the
+// post-delete hooks, and deletes the records or, with keepHistory,
 // marks the newest uninstalled.
 func (s *session) uninstall(ctx context.Context) error {
 	markReconciling(s.rel, fmt.Sprintf("Uninstalling release %s", s.rel.GetReleaseName()))
@@ -94,6 +95,9 @@ func (s *session) uninstall(ctx context.Context) error {
 	failed, err := s.prune(ctx, s.newApplier(false, false, false), refs, nil)
 	s.rel.Status.Inventory = inventoryOf(failed)
 	if err != nil {
+		return transientErr(capstanv1.UninstallFailedReason, err)
+	}
+	if err := s.waitForDeletion(ctx, sortForDeletion(refs)); err != nil {
 		return transientErr(capstanv1.UninstallFailedReason, err)
 	}
 	if err := s.deleteHooks(ctx, last, "post-delete"); err != nil {

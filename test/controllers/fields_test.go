@@ -1,0 +1,119 @@
+package controllers_test
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+)
+
+// releaseGone reports whether a Release no longer exists.
+func releaseGone(g Gomega, ctx SpecContext, ns, name string) bool {
+	err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &capstanv1.Release{})
+	g.Expect(client.IgnoreNotFound(err)).To(Succeed())
+	return apierrors.IsNotFound(err)
+}
+
+// releaseHeld lets a ConfigMap the demo chart rendered with `held: true` go, by removing the
+// finalizer that holds its deletion.
+func releaseHeld(ctx SpecContext, ns, name string) {
+	Eventually(func(g Gomega) {
+		cm := &corev1.ConfigMap{}
+		err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, cm)
+		if apierrors.IsNotFound(err) {
+			return
+		}
+		g.Expect(err).NotTo(HaveOccurred())
+		cm.Finalizers = nil
+		g.Expect(k8sClient.Update(ctx, cm)).To(Succeed())
+	}).Should(Succeed())
+}
+
+var _ = Describe("upgrade.cleanupOnFail and uninstall.disableWait", func() {
+	It("deletes what a failed upgrade created with cleanupOnFail, never the previous revision's objects or adopted ones", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		noRemediation := &capstanv1.Remediation{Strategy: capstanv1.RemediationNone}
+		Expect(k8sClient.Create(ctx, demo("clean", ns, "1.0.0").Upgrade(capstanv1.Upgrade{
+			Remediation: noRemediation, CleanupOnFail: true, TakeOwnership: true}).Obj())).To(Succeed())
+		Expect(k8sClient.Create(ctx, demo("dirty", ns, "1.0.0").Upgrade(capstanv1.Upgrade{
+			Remediation: noRemediation}).Obj())).To(Succeed())
+		expectReadyAt(ctx, ns, "clean", 1)
+		expectReadyAt(ctx, ns, "dirty", 1)
+
+		By("creating, outside any release, an object the next revision adopts")
+		Expect(k8sClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "clean-extra"},
+			Data: map[string]string{"note": "made by hand"}})).To(Succeed())
+
+		By("upgrading both to a revision with a new object that never becomes healthy")
+		for _, name := range []string{"clean", "dirty"} {
+			update(ctx, ns, name, func(r *capstanv1.Release) {
+				r.Spec.Values = rawValues(`{"unhealthy":true,"extra":{"enabled":true},"greeting":"v2"}`)
+			})
+		}
+		for _, name := range []string{"clean", "dirty"} {
+			rel := expectStalled(ctx, ns, name, capstanv1.RetriesExhaustedReason)
+			Expect(records(ctx, ns, name)).To(Equal([]string{"v1=deployed", "v2=failed"}))
+			Expect(condition(rel, capstanv1.ReleasedCondition).Reason).To(Equal(capstanv1.UpgradeFailedReason))
+		}
+
+		By("cleanupOnFail deleting only the object the failed upgrade created")
+		Expect(exists(ctx, cmRef(ns, "clean-unhealthy"))).To(BeFalse(), "created by the failed upgrade")
+		Expect(configMapData(ctx, ns, "clean-extra")).To(HaveKeyWithValue("extra", "yes"), "existed before: adopted, not deleted")
+		Expect(configMapData(ctx, ns, "clean-config")).To(HaveKeyWithValue("greeting", "v2"), "the previous revision's object stays")
+		rel := kube().Release(Default, ctx, ns, "clean")
+		Expect(rel.Status.Inventory.Len()).To(Equal(2), "clean-config and clean-extra")
+
+		By("without cleanupOnFail the created object stays, in the inventory")
+		Expect(exists(ctx, cmRef(ns, "dirty-unhealthy"))).To(BeTrue())
+		Expect(exists(ctx, cmRef(ns, "dirty-extra"))).To(BeTrue())
+		rel = kube().Release(Default, ctx, ns, "dirty")
+		Expect(rel.Status.Inventory.Len()).To(Equal(3))
+	})
+
+	It("waits on uninstall for the deleted objects to be gone, up to the timeout", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		rel := demo("wait", ns, "1.0.0").Values(map[string]any{"held": true}).Obj()
+		rel.Spec.Timeout = &metav1.Duration{Duration: 2 * time.Second}
+		Expect(k8sClient.Create(ctx, rel)).To(Succeed())
+		expectReadyAt(ctx, ns, "wait", 1)
+		DeferCleanup(releaseHeld, ns, "wait-held")
+
+		Expect(k8sClient.Delete(ctx, rel)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := getRelease(g, ctx, ns, "wait")
+			ready := condition(got, capstanv1.ReadyCondition)
+			g.Expect(ready.Reason).To(Equal(capstanv1.UninstallFailedReason))
+			g.Expect(ready.Message).To(ContainSubstring("ConfigMap/" + ns + "/wait-held still being deleted after 2s"))
+		}).Should(Succeed())
+		Expect(exists(ctx, cmRef(ns, "wait-config"))).To(BeFalse(), "the objects are deleted before the wait")
+		Expect(records(ctx, ns, "wait")).To(HaveLen(1), "the uninstall is not finished: the record stays")
+		Consistently(func(g Gomega) bool { return releaseGone(g, ctx, ns, "wait") }, 2*time.Second).Should(BeFalse())
+
+		By("letting the held object go")
+		releaseHeld(ctx, ns, "wait-held")
+		Eventually(func(g Gomega) bool { return releaseGone(g, ctx, ns, "wait") }).Should(BeTrue())
+		Expect(records(ctx, ns, "wait")).To(BeEmpty())
+	})
+
+	It("does not wait with uninstall.disableWait", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		rel := demo("nowait", ns, "1.0.0").Values(map[string]any{"held": true}).
+			Uninstall(capstanv1.Uninstall{DisableWait: true}).Obj()
+		Expect(k8sClient.Create(ctx, rel)).To(Succeed())
+		expectReadyAt(ctx, ns, "nowait", 1)
+		DeferCleanup(releaseHeld, ns, "nowait-held")
+
+		Expect(k8sClient.Delete(ctx, rel)).To(Succeed())
+		Eventually(func(g Gomega) bool { return releaseGone(g, ctx, ns, "nowait") }).Should(BeTrue())
+		held := &corev1.ConfigMap{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "nowait-held"}, held)).To(Succeed())
+		Expect(held.DeletionTimestamp).NotTo(BeNil(), "deleted, still held by its finalizer")
+		Expect(records(ctx, ns, "nowait")).To(BeEmpty())
+	})
+})
