@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -30,8 +31,14 @@ func (w healthWaiter) Wait(ctx context.Context, refs []apply.ObjectRef, timeout 
 
 // NewHookRunner adapts internal/hooks to the Release reconciler's HookRunner: it turns the
 // revision's stored hooks into runnable ones and writes each run back into the record's hooks.
+// When the Release's client can also read pod logs (hooks.PodLogs, as the clients of
+// reconcile.ImpersonatingClients can), hook output-log policies are honoured with it.
 func NewHookRunner(c client.WithWatch, owner apply.Owner) reconcile.HookRunner {
-	return hookRunner{runner: hooks.NewRunner(c, owner, hooks.Options{})}
+	opts := hooks.Options{}
+	if logs, ok := c.(hooks.PodLogs); ok {
+		opts.Logs = logs
+	}
+	return hookRunner{runner: hooks.NewRunner(c, owner, opts)}
 }
 
 type hookRunner struct{ runner *hooks.Runner }
@@ -51,6 +58,11 @@ func (h hookRunner) Run(ctx context.Context, event string, stored []*storage.Hoo
 	}
 	results, err := h.runner.Run(ctx, hooks.Event(event), runnable, timeout)
 	recordRuns(stored, results)
+	for _, r := range results {
+		if r.Logs != "" { // helm.sh/hook-output-log-policy: hook-succeeded
+			ctrl.LoggerFrom(ctx).Info("hook output", "event", event, "hook", r.Ref.String(), "log", r.Logs)
+		}
+	}
 	return err
 }
 

@@ -69,6 +69,8 @@ type Hook struct {
 	Weight int
 	// DeletePolicies are the hook's delete policies; none means BeforeHookCreation.
 	DeletePolicies []DeletePolicy
+	// OutputLogPolicies say when the log of the hook's Pod (or its Job's Pod) is reported.
+	OutputLogPolicies []OutputLogPolicy
 }
 
 // UnknownEventError says that a helm.sh/hook annotation names an event Helm does not know (such as Helm
@@ -93,13 +95,14 @@ func FromObject(path string, obj *unstructured.Unstructured) (hook Hook, isHook 
 		return Hook{}, true, err
 	}
 	return Hook{
-		Name:           obj.GetName(),
-		Kind:           obj.GetKind(),
-		Path:           path,
-		Object:         obj,
-		Events:         evs,
-		Weight:         ParseWeight(ann[AnnotationWeight]),
-		DeletePolicies: ParseDeletePolicies(ann[AnnotationDeletePolicy]),
+		Name:              obj.GetName(),
+		Kind:              obj.GetKind(),
+		Path:              path,
+		Object:            obj,
+		Events:            evs,
+		Weight:            ParseWeight(ann[AnnotationWeight]),
+		DeletePolicies:    ParseDeletePolicies(ann[AnnotationDeletePolicy]),
+		OutputLogPolicies: ParseOutputLogPolicies(ann[AnnotationOutputLogPolicy]),
 	}, true, nil
 }
 

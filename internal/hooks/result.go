@@ -43,6 +43,9 @@ type Result struct {
 	LastRun LastRun
 	// Deleted says that a delete policy removed the object after the run.
 	Deleted bool
+	// Logs is the excerpt of the hook Pod's log when the hook succeeded and its
+	// helm.sh/hook-output-log-policy names hook-succeeded.
+	Logs string
 }
 
 // Reasons an Error gives, CamelCase for conditions and events.
@@ -78,10 +81,17 @@ type Error struct {
 	Message string
 	// Err is the error behind the failure, if any (context.DeadlineExceeded for a timeout).
 	Err error
+	// Logs is the excerpt of the failed hook Pod's log when its helm.sh/hook-output-log-policy
+	// names hook-failed ("last log lines of pod P container C: …"), else empty.
+	Logs string
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("%s hook %s failed: %s: %s", e.Event, e.Ref, e.Reason, e.Message)
+	msg := fmt.Sprintf("%s hook %s failed: %s: %s", e.Event, e.Ref, e.Reason, e.Message)
+	if e.Logs != "" {
+		msg += "; " + e.Logs
+	}
+	return msg
 }
 
 // Unwrap exposes the error behind the failure.

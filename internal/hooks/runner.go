@@ -21,6 +21,8 @@ type Options struct {
 	Interval time.Duration
 	// Now is the clock for LastRun (default time.Now).
 	Now func() time.Time
+	// Logs reads hook Pods' logs for helm.sh/hook-output-log-policy; nil reports none.
+	Logs PodLogs
 }
 
 // Runner runs the hooks of one release through one client. The client must be able to watch: Jobs and
@@ -32,6 +34,7 @@ type Runner struct {
 	applier  *apply.Applier
 	interval time.Duration
 	now      func() time.Time
+	logs     PodLogs
 }
 
 // NewRunner returns a Runner that writes through c on behalf of owner. Hook objects that name no
@@ -44,7 +47,7 @@ func NewRunner(c client.WithWatch, owner apply.Owner, opts Options) *Runner {
 		opts.Now = time.Now
 	}
 	return &Runner{client: c, owner: owner, applier: apply.New(c, owner, apply.Options{}),
-		interval: opts.Interval, now: opts.Now}
+		interval: opts.Interval, now: opts.Now, logs: opts.Logs}
 }
 
 // Run runs the hooks that have event ev, one at a time in ForEvent order, and returns one Result per
@@ -86,6 +89,8 @@ type hookRun struct {
 	res     Result
 	// created says that the hook's object was created, so a delete policy has something to delete.
 	created bool
+	// uid is the created object's UID, which its Job's Pods name as their owner.
+	uid string
 	// stage is what the run was doing, and last the last state seen of the hook's object, for a
 	// timeout's message.
 	stage, last string
@@ -110,15 +115,22 @@ func (r *Runner) runOne(ctx context.Context, run *hookRun) error {
 	switch {
 	case err == nil:
 		r.finish(run, PhaseSucceeded)
+		run.res.Logs = r.hookLogs(ctx, run, LogOnSucceeded)
 		return nil
 	case ctx.Err() != nil:
 		r.finish(run, PhaseUnknown)
 		return run.error(ReasonCanceled, "the run was abandoned: "+ctx.Err().Error(), ctx.Err())
 	case hookCtx.Err() != nil:
 		r.finish(run, PhaseFailed)
-		return run.timedOut()
+		e := run.timedOut()
+		e.Logs = r.hookLogs(ctx, run, LogOnFailed)
+		return e
 	}
 	r.finish(run, PhaseFailed)
+	var he *Error
+	if errors.As(err, &he) && he.Reason == ReasonFailed {
+		he.Logs = r.hookLogs(ctx, run, LogOnFailed)
+	}
 	return err
 }
 
@@ -136,7 +148,7 @@ func (r *Runner) execute(ctx context.Context, run *hookRun, obj *unstructured.Un
 	if err := r.create(ctx, run.hook, obj); err != nil {
 		return run.error(ReasonCreateFailed, err.Error(), err)
 	}
-	run.created = true
+	run.created, run.uid = true, string(obj.GetUID())
 	if !waits(obj.GroupVersionKind().GroupKind()) {
 		return nil
 	}

@@ -3,12 +3,15 @@ package hooks_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/capstan-dev/capstan/internal/apply"
@@ -360,4 +363,46 @@ spec:
 	obj.SetGroupVersionKind(crd.Object.GroupVersionKind())
 	g.Expect(kube(t).Get(context.Background(), client.ObjectKey{Name: crd.Name}, obj)).To(Succeed(), "CRDs are never deleted")
 	g.Expect(kube(t).Delete(context.Background(), obj)).To(Succeed())
+}
+
+// probeLogs reads pod logs through the cluster's pods/log subresource, as the controller's
+// Release clients do, and remembers what the server answered.
+type probeLogs struct {
+	cs     kubernetes.Interface
+	mu     sync.Mutex
+	called bool
+	err    error
+}
+
+func (p *probeLogs) TailLogs(ctx context.Context, ns, pod, container string, lines, limitBytes int64) ([]byte, error) {
+	data, err := p.cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container, TailLines: &lines, LimitBytes: &limitBytes}).DoRaw(ctx)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.called, p.err = true, err
+	return data, err
+}
+
+// TestRunner_Run_outputLogPolicyOnKwok runs a Job hook with helm.sh/hook-output-log-policy on kwok.
+// kwok runs no containers and its nodes serve no kubelet API, so the pods/log subresource cannot
+// serve a log: the hook still succeeds, with no log reported. (TestRunner_Run_failedPodHookReportsItsLog
+// checks the log reporting itself against a fake that serves logs.)
+func TestRunner_Run_outputLogPolicyOnKwok(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	owner := release(t)
+	h := jobHook(t, "logged", `helm.sh/hook: post-install, helm.sh/hook-output-log-policy: "hook-succeeded,hook-failed"`, "", "")
+	logs := &probeLogs{cs: kubernetes.NewForConfigOrDie(cluster.Config(t))}
+	r := hooks.NewRunner(kube(t), owner, hooks.Options{Interval: 100 * time.Millisecond, Logs: logs})
+	results, err := r.Run(context.Background(), hooks.PostInstall, []hooks.Hook{h}, hookTimeout)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(results).To(HaveLen(1))
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	g.Expect(logs.called).To(BeTrue(), "the log of the Job's pod was asked for")
+	if logs.err == nil {
+		g.Expect(results[0].Logs).To(HavePrefix("last log lines of pod logged-"), "the cluster served a log")
+		return
+	}
+	t.Logf("kwok's answer to pods/log: %v", logs.err)
+	g.Expect(results[0].Logs).To(BeEmpty(), "a log that cannot be read is not reported")
 }

@@ -154,6 +154,12 @@ func ParseHookWeight(value string) int {
 // lower-cased, in order and without repeats.
 func ParseHookDeletePolicies(value string) []string { return parsePolicies(value, deletePolicies) }
 
+// ParseHookOutputLogPolicies reads a helm.sh/hook-output-log-policy value: the known policies
+// (hook-succeeded, hook-failed), trimmed and lower-cased, in order and without repeats.
+func ParseHookOutputLogPolicies(value string) []string {
+	return parsePolicies(value, outputLogPolicies)
+}
+
 // parsePolicies reads a comma list annotation, keeping the known values in order.
 func parsePolicies(value string, known []string) []string {
 	var out []string

@@ -68,6 +68,7 @@ func (f *ImpersonatingClients) clientFor(user string) (client.WithWatch, error) 
 	if err != nil {
 		return nil, transientErr(ReasonReconcileFailed, fmt.Errorf("building a client for %q: %w", user, err))
 	}
+	c = withPodLogs(cfg, c)
 	if f.clients == nil {
 		f.clients = map[string]client.WithWatch{}
 	}
