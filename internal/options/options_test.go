@@ -2,8 +2,10 @@ package options
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -80,6 +82,55 @@ func TestOptions_Validate(t *testing.T) {
 				return
 			}
 			g.Expect(err).To(MatchError(ContainSubstring(tc.want)))
+		})
+	}
+}
+
+// TestOptions_everyFlagSetsItsField parses every manager flag with a value other than its default
+// and checks the setting it names, so that no flag is bound to nothing.
+func TestOptions_everyFlagSetsItsField(t *testing.T) {
+	cases := map[string]func(o Options) any{
+		"--metrics-bind-address=:9090":      func(o Options) any { return o.MetricsAddr },
+		"--health-probe-bind-address=:9091": func(o Options) any { return o.ProbeAddr },
+		"--leader-elect=true":               func(o Options) any { return o.LeaderElection },
+		"--leader-election-id=other":        func(o Options) any { return o.LeaderElectionID },
+		"--leader-election-namespace=sys":   func(o Options) any { return o.LeaderElectionNamespace },
+		"--release-concurrency=9":           func(o Options) any { return o.ReleaseConcurrency },
+		"--memory-limit=123":                func(o Options) any { return o.MemoryLimit },
+		"--render-memory-budget=456":        func(o Options) any { return o.RenderMemoryBudget },
+		"--repository-concurrency=7":        func(o Options) any { return o.RepositoryConcurrency },
+		"--max-index-size=11":               func(o Options) any { return o.Limits.MaxIndexSize },
+		"--max-chart-size=12":               func(o Options) any { return o.Limits.MaxChartSize },
+		"--max-decompressed-chart-size=13":  func(o Options) any { return o.Limits.MaxDecompressedSize },
+		"--max-chart-file-size=14":          func(o Options) any { return o.Limits.MaxFileSize },
+		"--index-cache-size=15":             func(o Options) any { return o.Limits.IndexCacheSize },
+		"--archive-cache-size=16":           func(o Options) any { return o.Limits.ArchiveCacheSize },
+		"--allow-cross-namespace-refs=true": func(o Options) any { return o.AllowCrossNamespaceRefs },
+		"--deny-private-networks=true":      func(o Options) any { return o.DenyPrivateNetworks },
+		"--allow-networks=[10.1.0.0/16]":    func(o Options) any { return fmt.Sprint(o.AllowNetworks) },
+		"--default-service-account=capstan": func(o Options) any { return o.DefaultServiceAccount },
+		"--log-format=console":              func(o Options) any { return o.LogFormat },
+		"--log-level=debug":                 func(o Options) any { return o.LogLevel },
+		"--graceful-shutdown-timeout=1m30s": func(o Options) any { return o.GracefulShutdownTimeout.String() },
+	}
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	o := Defaults()
+	o.BindFlags(fs)
+	count := 0
+	fs.VisitAll(func(*flag.Flag) { count++ })
+	NewWithT(t).Expect(cases).To(HaveLen(count), "every flag has a case here")
+	for arg, field := range cases {
+		t.Run(arg, func(t *testing.T) {
+			g := NewWithT(t)
+			o := Defaults()
+			fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			o.BindFlags(fs)
+			before := field(Defaults())
+			_, value, _ := strings.Cut(arg, "=")
+			g.Expect(fs.Parse([]string{strings.NewReplacer("[", "", "]", "").Replace(arg)})).To(Succeed())
+			g.Expect(fmt.Sprint(field(o))).To(Equal(value))
+			g.Expect(fmt.Sprint(before)).NotTo(Equal(value), "the case uses a value other than the default")
 		})
 	}
 }

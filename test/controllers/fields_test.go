@@ -117,3 +117,62 @@ var _ = Describe("upgrade.cleanupOnFail and uninstall.disableWait", func() {
 		Expect(records(ctx, ns, "nowait")).To(BeEmpty())
 	})
 })
+
+var _ = Describe("The switches of install, rollback and uninstall", func() {
+	It("honours install.disableWait, rollback.disableWait and disableHooks, and uninstall.disableHooks", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, demo("switches", ns, "1.0.0").Values(map[string]any{"hook": true, "unhealthy": true}).
+			Install(capstanv1.Install{DisableWait: true}).Obj())).To(Succeed())
+		expectReadyAt(ctx, ns, "switches", 1)
+		Expect(exists(ctx, cmRef(ns, "switches-unhealthy"))).To(BeTrue(), "installed without waiting for it")
+
+		update(ctx, ns, "switches", func(r *capstanv1.Release) { r.Spec.Values = rawValues(`{"hook":true}`) })
+		expectReadyAt(ctx, ns, "switches", 2)
+		Expect(hookCalls.of(ns, "switches")).To(Equal([]string{"pre-install:switches-hook", "pre-upgrade:switches-hook"}))
+
+		By("rolling back to the revision that never becomes healthy, without waiting or hooks")
+		update(ctx, ns, "switches", func(r *capstanv1.Release) {
+			r.Spec.Rollback = &capstanv1.Rollback{DisableWait: true, DisableHooks: true}
+			r.Annotations = map[string]string{capstanv1.RollbackToAnnotation: "1"}
+		})
+		Eventually(func(g Gomega) {
+			rel := getRelease(g, ctx, ns, "switches")
+			g.Expect(rel.Status.CurrentRevision).To(Equal(3))
+			g.Expect(condition(rel, capstanv1.ReleasedCondition).Reason).To(Equal(capstanv1.RollbackSucceededReason))
+		}).Should(Succeed())
+		Expect(exists(ctx, cmRef(ns, "switches-unhealthy"))).To(BeTrue())
+		Expect(hookCalls.of(ns, "switches")).To(HaveLen(2), "no pre-rollback hook ran")
+
+		By("rolling back again with hooks")
+		update(ctx, ns, "switches", func(r *capstanv1.Release) {
+			r.Spec.Rollback = &capstanv1.Rollback{DisableWait: true}
+			r.Annotations = map[string]string{capstanv1.RollbackToAnnotation: "2"}
+		})
+		Eventually(func() []string { return hookCalls.of(ns, "switches") }).Should(HaveLen(3))
+		Expect(hookCalls.of(ns, "switches")[2]).To(Equal("pre-rollback:switches-hook"))
+
+		By("uninstalling without the delete hooks")
+		update(ctx, ns, "switches", func(r *capstanv1.Release) { r.Spec.Uninstall = &capstanv1.Uninstall{DisableHooks: true} })
+		Expect(k8sClient.Delete(ctx, getRelease(Default, ctx, ns, "switches"))).To(Succeed())
+		Eventually(func(g Gomega) bool { return releaseGone(g, ctx, ns, "switches") }).Should(BeTrue())
+		Expect(hookCalls.of(ns, "switches")).To(HaveLen(3), "no pre-delete hook ran")
+		Expect(exists(ctx, cmRef(ns, "switches-config"))).To(BeFalse())
+	})
+
+	It("deletes with uninstall.deletionPropagation", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		rel := demo("fg", ns, "1.0.0").Uninstall(capstanv1.Uninstall{
+			DeletionPropagation: capstanv1.PropagationForeground, DisableWait: true}).Obj()
+		Expect(k8sClient.Create(ctx, rel)).To(Succeed())
+		expectReadyAt(ctx, ns, "fg", 1)
+		DeferCleanup(releaseHeld, ns, "fg-config")
+
+		Expect(k8sClient.Delete(ctx, rel)).To(Succeed())
+		Eventually(func(g Gomega) bool { return releaseGone(g, ctx, ns, "fg") }).Should(BeTrue())
+		// envtest runs no garbage collector, so a foreground deletion stays visible.
+		cm := &corev1.ConfigMap{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "fg-config"}, cm)).To(Succeed())
+		Expect(cm.DeletionTimestamp).NotTo(BeNil())
+		Expect(cm.Finalizers).To(ContainElement(metav1.FinalizerDeleteDependents))
+	})
+})
