@@ -209,3 +209,50 @@ func TestFailedTests(t *testing.T) {
 		})
 	}
 }
+
+// timedTests records the timeout the tests were run with.
+type timedTests struct{ got *time.Duration }
+
+func (r timedTests) Run(_ context.Context, _ string, _ []*storage.Hook, timeout time.Duration) error {
+	*r.got = timeout
+	return nil
+}
+
+func TestSession_test_runsWithTheTestTimeout(t *testing.T) {
+	cases := map[string]struct {
+		spec capstanv1.ReleaseSpec
+		want time.Duration
+	}{
+		"spec.test.timeout bounds the test run": {
+			spec: capstanv1.ReleaseSpec{Timeout: &metav1.Duration{Duration: time.Hour},
+				Test: &capstanv1.Test{Timeout: &metav1.Duration{Duration: 7 * time.Second}}},
+			want: 7 * time.Second,
+		},
+		"without it, spec.timeout does": {
+			spec: capstanv1.ReleaseSpec{Timeout: &metav1.Duration{Duration: 2 * time.Minute}, Test: &capstanv1.Test{}},
+			want: 2 * time.Minute,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			ctx := context.Background()
+			c := fake.NewClientBuilder().Build()
+			store := storage.NewStore(c)
+			var got time.Duration
+			r := &Reconciler{Events: &eventLog{}, NewHookRunner: func(client.WithWatch, apply.Owner) HookRunner {
+				return timedTests{got: &got}
+			}}
+			rel := &capstanv1.Release{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "apps", Generation: 2,
+				Annotations: map[string]string{capstanv1.TestAnnotation: "t1"}}, Spec: tc.spec}
+			s := r.newSession(rel, nil)
+			s.c, s.store, s.decided, s.action = c, store, true, Action{Kind: ActionNothing}
+			g.Expect(store.Create(ctx, testRecord("web-test"))).To(Succeed())
+			records, err := store.List(ctx, "apps", "web")
+			g.Expect(err).NotTo(HaveOccurred())
+			s.records = records
+			s.test(ctx, nil)
+			g.Expect(got).To(Equal(tc.want))
+		})
+	}
+}

@@ -175,4 +175,59 @@ var _ = Describe("The switches of install, rollback and uninstall", func() {
 		Expect(cm.DeletionTimestamp).NotTo(BeNil())
 		Expect(cm.Finalizers).To(ContainElement(metav1.FinalizerDeleteDependents))
 	})
+
+	It("recreates an object on a rollback's immutable-field change with rollback.force", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, demo("rbf", ns, "1.0.0").Upgrade(capstanv1.Upgrade{Force: true}).
+			Values(map[string]any{"frozen": map[string]any{"enabled": true, "value": "one"}}).Obj())).To(Succeed())
+		expectReadyAt(ctx, ns, "rbf", 1)
+		update(ctx, ns, "rbf", func(r *capstanv1.Release) { r.Spec.Values.Raw = []byte(`{"frozen":{"enabled":true,"value":"two"}}`) })
+		expectReadyAt(ctx, ns, "rbf", 2)
+
+		By("rolling back to value one without rollback.force: the immutable change fails the rollback")
+		update(ctx, ns, "rbf", func(r *capstanv1.Release) {
+			r.Annotations = map[string]string{capstanv1.RollbackToAnnotation: "1"}
+		})
+		expectStalled(ctx, ns, "rbf", capstanv1.ImmutableFieldChangedReason)
+		Expect(configMapData(ctx, ns, "rbf-frozen")).To(HaveKeyWithValue("value", "two"))
+
+		By("with rollback.force the object is recreated")
+		update(ctx, ns, "rbf", func(r *capstanv1.Release) { r.Spec.Rollback = &capstanv1.Rollback{Force: true} })
+		Eventually(func() map[string]string { return configMapData(ctx, ns, "rbf-frozen") }).Should(HaveKeyWithValue("value", "one"))
+		Eventually(func(g Gomega) {
+			g.Expect(condition(getRelease(g, ctx, ns, "rbf"), capstanv1.ReleasedCondition).Reason).To(Equal(capstanv1.RollbackSucceededReason))
+		}).Should(Succeed())
+	})
+
+	It("leaves the driftDetection.ignore paths out of drift detection", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		rel := demo("ign", ns, "1.0.0").Interval(time.Second).Drift(capstanv1.DriftDetectionWarn).Obj()
+		rel.Spec.DriftDetection.Ignore = []capstanv1.IgnoreRule{{Paths: []string{"/data/greeting"},
+			Target: &capstanv1.ObjectSelector{Kind: "ConfigMap", Name: "ign-config"}}}
+		Expect(k8sClient.Create(ctx, rel)).To(Succeed())
+		expectReadyAt(ctx, ns, "ign", 1)
+		edit := func(key, value string) {
+			Eventually(func(g Gomega) {
+				cm := &corev1.ConfigMap{}
+				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ign-config"}, cm)).To(Succeed())
+				cm.Data[key] = value
+				g.Expect(k8sClient.Update(ctx, cm)).To(Succeed())
+			}).Should(Succeed())
+		}
+
+		By("editing an ignored field: no drift")
+		edit("greeting", "edited by hand")
+		Consistently(func(g Gomega) metav1.ConditionStatus {
+			return condition(getRelease(g, ctx, ns, "ign"), capstanv1.DriftedCondition).Status
+		}, 3*time.Second).ShouldNot(Equal(metav1.ConditionTrue))
+
+		By("editing a field that is not ignored: drift")
+		edit("chartVersion", "edited by hand")
+		Eventually(func(g Gomega) {
+			drifted := condition(getRelease(g, ctx, ns, "ign"), capstanv1.DriftedCondition)
+			g.Expect(drifted.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(drifted.Message).To(ContainSubstring("(/data/chartVersion)"))
+			g.Expect(drifted.Message).NotTo(ContainSubstring("greeting"))
+		}).Should(Succeed())
+	})
 })
