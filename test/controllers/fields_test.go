@@ -159,6 +159,19 @@ var _ = Describe("The switches of install, rollback and uninstall", func() {
 		Expect(exists(ctx, cmRef(ns, "switches-config"))).To(BeFalse())
 	})
 
+	It("honours install.disableHooks and upgrade.disableWait", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, demo("quiet", ns, "1.0.0").Values(map[string]any{"hook": true}).
+			Install(capstanv1.Install{DisableHooks: true}).Upgrade(capstanv1.Upgrade{DisableWait: true}).Obj())).To(Succeed())
+		expectReadyAt(ctx, ns, "quiet", 1)
+		Expect(hookCalls.of(ns, "quiet")).To(BeEmpty(), "no pre-install hook ran")
+
+		update(ctx, ns, "quiet", func(r *capstanv1.Release) { r.Spec.Values = rawValues(`{"hook":true,"unhealthy":true}`) })
+		expectReadyAt(ctx, ns, "quiet", 2)
+		Expect(exists(ctx, cmRef(ns, "quiet-unhealthy"))).To(BeTrue(), "upgraded without waiting for it")
+		Expect(hookCalls.of(ns, "quiet")).To(Equal([]string{"pre-upgrade:quiet-hook"}))
+	})
+
 	It("deletes with uninstall.deletionPropagation", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		rel := demo("fg", ns, "1.0.0").Uninstall(capstanv1.Uninstall{
