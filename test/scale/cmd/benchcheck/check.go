@@ -40,18 +40,26 @@ func ParseResults(r io.Reader) ([]Result, error) {
 		if len(fields)%2 != 0 {
 			continue // not a result line (a log line that happens to start with the name)
 		}
-		res := Result{Name: m[1], Metrics: map[string]float64{}}
-		for i := 0; i < len(fields); i += 2 {
-			v, err := strconv.ParseFloat(fields[i], 64)
-			if err != nil {
-				return nil, fmt.Errorf("benchmark %s: value %q of %s is not a number", m[1], fields[i], fields[i+1])
-			}
-			res.Metrics[fields[i+1]] = v
-			res.Units = append(res.Units, fields[i+1])
+		if res, ok := parseMetrics(m[1], fields); ok {
+			out = append(out, res)
 		}
-		out = append(out, res)
 	}
 	return out, sc.Err()
+}
+
+// parseMetrics reads "value unit" pairs; a pair whose value is not a number means the line is not
+// a result (a log line that starts with the benchmark's name), and it is skipped.
+func parseMetrics(name string, fields []string) (Result, bool) {
+	res := Result{Name: name, Metrics: map[string]float64{}}
+	for i := 0; i < len(fields); i += 2 {
+		v, err := strconv.ParseFloat(fields[i], 64)
+		if err != nil {
+			return Result{}, false
+		}
+		res.Metrics[fields[i+1]] = v
+		res.Units = append(res.Units, fields[i+1])
+	}
+	return res, true
 }
 
 // Thresholds are the recorded limits of test/scale/thresholds.yaml.

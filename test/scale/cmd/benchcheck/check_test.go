@@ -15,6 +15,8 @@ goarch: amd64
 pkg: github.com/capstan-dev/capstan/test/scale
 BenchmarkReleasesToReady-2   	       1	61234567890 ns/op	        25.10 heap-MiB	      1000 releases	        0.06123 s/release	        61.23 s-to-all-ready
 BenchmarkRender-2            	     100	  1438000 ns/op	 1438000 B/op	   12843 allocs/op
+BenchmarkTemplate/cert-manager/ci-values-2 	       5	 360000000 ns/op
+BenchmarkRender-2 1 is not a result line
 PASS
 ok  	github.com/capstan-dev/capstan/test/scale	75.1s
 `
@@ -36,12 +38,13 @@ func TestParseResults(t *testing.T) {
 	g := NewWithT(t)
 	rs, err := ParseResults(strings.NewReader(output))
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(rs).To(HaveLen(2))
+	g.Expect(rs).To(HaveLen(3), "the line that is not a result is skipped")
 	g.Expect(rs[0].Name).To(Equal("BenchmarkReleasesToReady"))
 	g.Expect(rs[0].Metrics).To(HaveKeyWithValue("releases", 1000.0))
 	g.Expect(rs[0].Metrics).To(HaveKeyWithValue("s-to-all-ready", 61.23))
 	g.Expect(rs[0].Units).To(Equal([]string{"ns/op", "heap-MiB", "releases", "s/release", "s-to-all-ready"}))
 	g.Expect(rs[1].Metrics).To(HaveKeyWithValue("allocs/op", 12843.0))
+	g.Expect(rs[2].Name).To(Equal("BenchmarkTemplate/cert-manager/ci-values"))
 }
 
 func TestCompare(t *testing.T) {
