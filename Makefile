@@ -57,7 +57,7 @@ vet: ## go vet.
 
 .PHONY: lint
 lint: ## golangci-lint with the linters in .golangci.yml.
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-serial-runners ./...
 
 ##@ Test
 
