@@ -37,6 +37,21 @@ const (
 	// TestSuccessCondition records the outcome of the chart's test hooks for the current revision
 	// of a Release when spec.test.enable is true or the capstan.dev/test annotation asked for it.
 	TestSuccessCondition = "TestSuccess"
+
+	// VerifiedCondition records the signature check of a Release's chart when spec.chart.verify
+	// or the repository's spec.verify asks for one: True when the chart verified, False when it
+	// did not (the Release is also Stalled in enforce mode).
+	VerifiedCondition = "Verified"
+)
+
+// Reasons of chart verification, used on Verified (and Ready, Stalled in enforce mode).
+const (
+	// VerificationSucceededReason is used on Verified=True when the chart's signature verified.
+	VerificationSucceededReason = "VerificationSucceeded"
+
+	// VerificationFailedReason is used on Verified=False, and on Ready=False and Stalled=True in
+	// enforce mode, when the signature is missing, does not verify or does not match the chart.
+	VerificationFailedReason = "VerificationFailed"
 )
 
 // Reasons of the generic lifecycle.

@@ -177,6 +177,12 @@ type ChartTemplate struct {
 	// +kubebuilder:validation:Pattern=`^[-0-9A-Za-z.+*^~<>=!|, ]+$`
 	// +optional
 	Version string `json:"version,omitempty"`
+
+	// Verify overrides the repository's spec.verify for this Release: the chart's signature is
+	// checked with this provider and trust material before anything from the chart runs. The
+	// Secret it names is read from the Release's namespace, as the Release's service account.
+	// +optional
+	Verify *ChartVerification `json:"verify,omitempty"`
 }
 
 // RepositoryReference names a ChartRepository.
@@ -381,6 +387,11 @@ type ReleaseStatus struct {
 	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	LastHandledTestAt string `json:"lastHandledTestAt,omitempty"`
+
+	// Verification records the signature check of the chart last loaded: provider, digest and
+	// signer. Empty when no verification is configured or the last one failed.
+	// +optional
+	Verification *VerificationStatus `json:"verification,omitempty"`
 }
 
 // Release installs a Helm chart from a ChartRepository into the cluster and keeps it at the
@@ -392,6 +403,7 @@ type ReleaseStatus struct {
 // +kubebuilder:printcolumn:name="Version",type="string",JSONPath=".status.chartVersion"
 // +kubebuilder:printcolumn:name="Revision",type="integer",JSONPath=".status.currentRevision"
 // +kubebuilder:printcolumn:name="Ready",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].status"
+// +kubebuilder:printcolumn:name="Verified",type="string",JSONPath=".status.conditions[?(@.type==\"Verified\")].status"
 // +kubebuilder:printcolumn:name="Status",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].message"
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
 // +kubebuilder:validation:XValidation:rule="(has(self.spec.releaseName) ? self.spec.releaseName : self.metadata.name) == (has(oldSelf.spec.releaseName) ? oldSelf.spec.releaseName : oldSelf.metadata.name)",message="releaseName is immutable: the release name cannot change after creation; create a new Release instead",fieldPath=".spec.releaseName"

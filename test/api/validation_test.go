@@ -63,6 +63,10 @@ var _ = Describe("Validation", func() {
 		Entry("a negative maxHistory", "spec.maxHistory", "greater than or equal to 0", set("spec.maxHistory", int64(-1))),
 		Entry("a dependency on itself", "spec.dependsOn", "must not name the Release itself",
 			set("spec.dependsOn", []any{map[string]any{"name": "web"}})),
+		Entry("a chart verification provider that is not implemented", "spec.chart.verify.provider", `Unsupported value: "notation"`,
+			set("spec.chart.verify", map[string]any{"provider": "notation", "secretRef": map[string]any{"name": "keys"}})),
+		Entry("a chart verification Secret name with a slash", "spec.chart.verify.secretRef.name", "should match",
+			set("spec.chart.verify", pgpVerify("other/keys", "enforce"))),
 		Entry("a serviceAccountName with upper case", "spec.serviceAccountName", "should match",
 			set("spec.serviceAccountName", "Deployer")),
 	)
@@ -88,6 +92,14 @@ var _ = Describe("Validation", func() {
 		Entry("passCredentials on an OCI registry", "spec.passCredentials", "only supported for http(s)",
 			set("spec.url", "oci://ghcr.io/example"), set("spec.passCredentials", true)),
 		Entry("a secretRef without a name", "spec.secretRef.name", "Required", set("spec.secretRef", map[string]any{})),
+		Entry("pgp verification of an OCI registry", "spec.verify", "provenance layers of OCI charts are not supported",
+			set("spec.url", "oci://ghcr.io/example"), set("spec.verify", pgpVerify("keys", "enforce"))),
+		Entry("a verification provider that is not implemented", "spec.verify.provider", `Unsupported value: "cosign"`,
+			set("spec.verify", map[string]any{"provider": "cosign", "secretRef": map[string]any{"name": "keys"}})),
+		Entry("a verification mode other than enforce or warn", "spec.verify.mode", `Unsupported value: "audit"`,
+			set("spec.verify", pgpVerify("keys", "audit"))),
+		Entry("verification without trust material", "spec.verify.secretRef", "Required",
+			set("spec.verify", map[string]any{"provider": "pgp"})),
 	)
 
 	DescribeTable("an update of a Release's identity is rejected",
@@ -138,6 +150,8 @@ var _ = Describe("Validation", func() {
 		Expect(k8sClient.Create(ctx, releaseObj(ns, strings.Repeat("n", 60),
 			set("spec.releaseName", "short")))).To(Succeed(), "a long metadata.name is fine with a releaseName")
 		Expect(k8sClient.Create(ctx, repoObj(ns, "ipv6", set("spec.url", "http://[::1]:8879/charts")))).To(Succeed())
+		Expect(k8sClient.Create(ctx, repoObj(ns, "signed", set("spec.verify", pgpVerify("keys", "warn"))))).To(Succeed())
+		Expect(k8sClient.Create(ctx, releaseObj(ns, "signed", set("spec.chart.verify", pgpVerify("keys", "enforce"))))).To(Succeed())
 		Expect(k8sClient.Create(ctx, repoObj(ns, "oci", set("spec.url", "oci://localhost:5000"),
 			set("spec.plainHTTP", true)))).To(Succeed())
 	})
@@ -155,3 +169,8 @@ var _ = Describe("Validation", func() {
 			map[string]any{"any": map[string]any{"nested": []any{int64(1), "x", nil}}}))
 	})
 })
+
+// pgpVerify is a spec.verify block for provenance files checked with the keyring in Secret name.
+func pgpVerify(name, mode string) map[string]any {
+	return map[string]any{"provider": "pgp", "secretRef": map[string]any{"name": name}, "mode": mode}
+}
