@@ -54,6 +54,31 @@ func (c *ArchiveCache) Get(ctx context.Context, key string, fetch func(context.C
 	})
 }
 
+// getVerified returns the archive under key after check accepted it. A cached archive is
+// checked before it is returned; a missing one is fetched outside the shared flight (another
+// caller's flight may check with other trust material, or none) and enters the cache only
+// once check accepted it, so a refused archive is never kept.
+func (c *ArchiveCache) getVerified(ctx context.Context, key string, fetch func(context.Context) ([]byte, error),
+	check func([]byte) error) ([]byte, error) {
+	if data, ok := c.cached(key, true); ok {
+		if err := check(data); err != nil {
+			return nil, err
+		}
+		return data, nil
+	}
+	data, err := fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := check(data); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.archives.add(key, data, int64(len(data)))
+	c.mu.Unlock()
+	return data, nil
+}
+
 func (c *ArchiveCache) cached(key string, count bool) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -38,6 +38,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrInvalidOptions reports options that contradict each other or do not parse (PEM, JSON).
 	ErrInvalidOptions = errors.New("invalid repository options")
+	// ErrUnverified reports a chart whose signature is missing, too large to read, or refused by
+	// the caller's check. It is terminal: the same bytes fail the same way next time.
+	ErrUnverified = errors.New("chart not verified")
 )
 
 // StatusError is an HTTP answer other than success. URL is already redacted: it never holds
