@@ -91,9 +91,9 @@ func (s *session) sourceError(err error) error {
 // loadChart fetches the desired chart archive and loads it with the configured limits. Each
 // call returns a fresh chart, since rendering modifies it.
 func (s *session) loadChart(ctx context.Context) (*chart.Chart, error) {
-	data, err := s.r.Source.Fetch(ctx, s.repo, s.desired.ChartName, s.desired.ChartVersion)
+	data, err := s.fetchChart(ctx)
 	if err != nil {
-		return nil, s.sourceError(err)
+		return nil, err
 	}
 	c, err := chart.LoadBytes(data, s.r.Options.ChartLimits)
 	if err != nil {

@@ -2,10 +2,14 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/repo"
 )
 
 // ReleaseChartSource is the chart source of the Release state machine (it implements
@@ -54,4 +58,41 @@ func (r *ReleaseChartSource) Fetch(ctx context.Context, cr *capstanv1.ChartRepos
 		r.sources.remember(e, cv)
 	}
 	return e.source.Fetch(ctx, cv)
+}
+
+// FetchVerified is Fetch with a signature check: the archive is returned only if check
+// accepts it and its provenance file (see repo.HTTPRepository.FetchVerified). It also returns
+// the digest the index announced for the archive, "sha256:<hex>". OCI repositories have no
+// provenance files: asking is an error matching repo.ErrUnverified.
+func (r *ReleaseChartSource) FetchVerified(ctx context.Context, cr *capstanv1.ChartRepository, chart, version string,
+	check repo.ProvenanceCheck) ([]byte, string, error) {
+	e, err := r.sources.entry(ctx, r.reader, cr)
+	if err != nil {
+		return nil, "", err
+	}
+	cv := r.sources.recall(e, chart, version)
+	if cv == nil {
+		if cv, err = e.source.Resolve(ctx, chart, version); err != nil {
+			return nil, "", err
+		}
+		r.sources.remember(e, cv)
+	}
+	digest := "sha256:" + strings.ToLower(strings.TrimPrefix(cv.Digest, "sha256:"))
+	httpRepo, ok := e.source.(*repo.HTTPRepository)
+	if !ok {
+		return nil, digest, fmt.Errorf("%w: provenance files are only read from http(s) repositories, and %s is not one",
+			repo.ErrUnverified, cr.Spec.URL)
+	}
+	data, err := httpRepo.FetchVerified(ctx, cv, check)
+	return data, digest, err
+}
+
+// ReadRepositorySecret reads a Secret in cr's namespace the way the repository's credentials
+// are read (with the source's reader), for the trust material spec.verify names.
+func (r *ReleaseChartSource) ReadRepositorySecret(ctx context.Context, cr *capstanv1.ChartRepository, name string) (*corev1.Secret, error) {
+	secret := &corev1.Secret{}
+	if err := r.reader.Get(ctx, client.ObjectKey{Namespace: cr.Namespace, Name: name}, secret); err != nil {
+		return nil, err
+	}
+	return secret, nil
 }

@@ -3,7 +3,6 @@ package repo
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"path"
@@ -36,7 +35,7 @@ func (r *HTTPRepository) FetchVerified(ctx context.Context, cv *ChartVersion, ch
 			return err
 		}
 		if err := check(data, path.Base(u.Path), prov); err != nil {
-			return fmt.Errorf("%w: %w", ErrUnverified, err)
+			return &refusal{err: err}
 		}
 		return nil
 	}
@@ -73,3 +72,10 @@ func (r *HTTPRepository) provenance(ctx context.Context, archive *url.URL) ([]by
 	}
 	return resp.body, nil
 }
+
+// refusal is a check's refusal: its message is the check's, and it matches ErrUnverified as
+// well as whatever the check's error matches.
+type refusal struct{ err error }
+
+func (e *refusal) Error() string   { return e.err.Error() }
+func (e *refusal) Unwrap() []error { return []error{ErrUnverified, e.err} }

@@ -110,6 +110,13 @@ func (b *ReleaseBuilder) Annotation(key, value string) *ReleaseBuilder {
 	return b
 }
 
+// Verify sets spec.chart.verify: a pgp check with the keyring in Secret secret, in mode.
+func (b *ReleaseBuilder) Verify(secret string, mode capstanv1.VerificationMode) *ReleaseBuilder {
+	b.rel.Spec.Chart.Verify = &capstanv1.ChartVerification{Provider: capstanv1.VerificationProviderPGP,
+		SecretRef: capstanv1.LocalObjectReference{Name: secret}, Mode: mode}
+	return b
+}
+
 // Obj returns the built Release.
 func (b *ReleaseBuilder) Obj() *capstanv1.Release { return b.rel.DeepCopy() }
 

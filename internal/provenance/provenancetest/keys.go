@@ -7,13 +7,18 @@ import (
 	"bytes"
 	"crypto"
 	"math"
-	"testing"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
+
+// T is what the helpers need of a test: *testing.T, *testing.B or GinkgoT().
+type T interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
 
 // KeyOptions tune NewKey.
 type KeyOptions struct {
@@ -25,7 +30,7 @@ type KeyOptions struct {
 
 // NewKey generates an RSA-2048 signing key whose user id is "name <email>", as
 // `gpg --gen-key` would, with an unencrypted private key.
-func NewKey(t testing.TB, name, email string, opts KeyOptions) *openpgp.Entity {
+func NewKey(t T, name, email string, opts KeyOptions) *openpgp.Entity {
 	t.Helper()
 	secs := min(opts.Lifetime/time.Second, math.MaxUint32)
 	cfg := &packet.Config{RSABits: 2048, DefaultHash: crypto.SHA256, KeyLifetimeSecs: uint32(secs)} //nolint:gosec // clamped above.
@@ -40,7 +45,7 @@ func NewKey(t testing.TB, name, email string, opts KeyOptions) *openpgp.Entity {
 }
 
 // Revoke adds a key revocation signature to e.
-func Revoke(t testing.TB, e *openpgp.Entity) {
+func Revoke(t T, e *openpgp.Entity) {
 	t.Helper()
 	if err := e.RevokeKey(packet.KeyCompromised, "test", nil); err != nil {
 		t.Fatalf("revoking a key: %v", err)
@@ -48,7 +53,7 @@ func Revoke(t testing.TB, e *openpgp.Entity) {
 }
 
 // PublicKeyring returns the public keys of entities as a binary keyring (`gpg --export`).
-func PublicKeyring(t testing.TB, entities ...*openpgp.Entity) []byte {
+func PublicKeyring(t T, entities ...*openpgp.Entity) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	for _, e := range entities {
@@ -60,25 +65,25 @@ func PublicKeyring(t testing.TB, entities ...*openpgp.Entity) []byte {
 }
 
 // ArmoredPublicKeyring returns the public keys of entities ASCII-armored (`gpg --export -a`).
-func ArmoredPublicKeyring(t testing.TB, entities ...*openpgp.Entity) []byte {
+func ArmoredPublicKeyring(t T, entities ...*openpgp.Entity) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w, err := armor.Encode(&b, openpgp.PublicKeyType, nil)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	if _, err := w.Write(PublicKeyring(t, entities...)); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	if err := w.Close(); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	return b.Bytes()
 }
 
 // SecretKeyring returns entities with their private keys as a binary keyring, the GnuPG 1
 // secring.gpg format helm reads with --keyring. A non-empty passphrase encrypts the keys.
-func SecretKeyring(t testing.TB, passphrase string, entities ...*openpgp.Entity) []byte {
+func SecretKeyring(t T, passphrase string, entities ...*openpgp.Entity) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	for _, e := range entities {
