@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/capstan-dev/capstan/internal/chart"
+	"github.com/capstan-dev/capstan/internal/render/cli"
 )
 
 func init() { register(newPackageCmd) }
@@ -19,6 +20,7 @@ func init() { register(newPackageCmd) }
 func newPackageCmd() *cobra.Command {
 	var dest string
 	var opts chart.PackageOptions
+	var sign signOptions
 	cmd := &cobra.Command{
 		Use:   "package CHART_PATH [CHART_PATH...]",
 		Short: "Package a chart directory into a versioned chart archive",
@@ -35,10 +37,19 @@ func newPackageCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			signer, err := sign.signer(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
 			for _, dir := range args {
 				p, err := chart.Package(dir, outDir, opts)
 				if err != nil {
 					return err
+				}
+				if signer != nil {
+					if err := signArchive(p, signer); err != nil {
+						return err
+					}
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Successfully packaged chart and saved it to: %s\n", p)
 			}
@@ -49,6 +60,10 @@ func newPackageCmd() *cobra.Command {
 	f.StringVarP(&dest, "destination", "d", ".", "directory to write the chart archive to")
 	f.StringVar(&opts.Version, "version", "", "set the version on the chart to this semver version")
 	f.StringVar(&opts.AppVersion, "app-version", "", "set the appVersion on the chart to this version")
+	f.BoolVar(&sign.sign, "sign", false, "use a PGP private key to sign this package")
+	f.StringVar(&sign.key, "key", "", "name of the key to use when signing. Used if --sign is true")
+	f.StringVar(&sign.keyring, "keyring", cli.DefaultKeyring(), "location of a public keyring")
+	f.StringVar(&sign.passphraseFile, "passphrase-file", "", `location of a file which contains the passphrase for the signing key. Use "-" in order to read from stdin.`)
 	return cmd
 }
 

@@ -32,6 +32,8 @@ type templateOptions struct {
 	skipSchema    bool
 	releaseName   string
 	chartLocation string
+	verify        bool
+	keyring       string
 }
 
 // NewTemplateCommand returns `capstan template [NAME] CHART`, which renders a chart locally and
@@ -64,6 +66,8 @@ func NewTemplateCommand() *cobra.Command {
 	fs.BoolVar(&o.isUpgrade, "is-upgrade", false, "set .Release.IsUpgrade instead of .Release.IsInstall")
 	fs.StringVar(&o.outputDir, "output-dir", "", "writes the executed templates to files in output-dir instead of stdout")
 	fs.BoolVar(&o.skipSchema, "skip-schema-validation", false, "disable JSON schema validation")
+	fs.BoolVar(&o.verify, "verify", false, "verify the package before using it")
+	fs.StringVar(&o.keyring, "keyring", DefaultKeyring(), "location of public keys used for verification")
 	return cmd
 }
 
@@ -86,6 +90,11 @@ func (o *templateOptions) render(cmd *cobra.Command, log *slog.Logger) (*render.
 	location, err := locateChart(o.chartLocation)
 	if err != nil {
 		return nil, err
+	}
+	if o.verify {
+		if _, err := VerifyArchive(location, o.keyring); err != nil {
+			return nil, err
+		}
 	}
 	vals, err := o.values.merge(cmd.InOrStdin())
 	if err != nil {
