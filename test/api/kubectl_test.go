@@ -35,20 +35,22 @@ var _ = Describe("kubectl", func() {
 		out, err := kubectl(ctx, "get", "releases", "-n", ns)
 		Expect(err).NotTo(HaveOccurred())
 		rows := table(out)
-		Expect(rows[0]).To(Equal([]string{"NAME", "CHART", "VERSION", "REVISION", "READY", "STATUS", "AGE"}))
+		Expect(rows[0]).To(Equal([]string{"NAME", "CHART", "VERSION", "REVISION", "READY", "VERIFIED", "STATUS", "AGE"}))
 		Expect(rows[1][0]).To(Equal("web"))
 
 		rel := &capstanv1.Release{}
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, rel)).To(Succeed())
 		rel.Status.ChartName, rel.Status.ChartVersion, rel.Status.CurrentRevision = "hello", "1.2.3", 3
-		rel.SetConditions([]metav1.Condition{readyCondition(metav1.ConditionTrue, capstanv1.UpgradeSucceededReason, "Upgraded to 1.2.3")})
+		rel.SetConditions([]metav1.Condition{readyCondition(metav1.ConditionTrue, capstanv1.UpgradeSucceededReason, "Upgraded to 1.2.3"),
+			{Type: capstanv1.VerifiedCondition, Status: metav1.ConditionTrue, Reason: capstanv1.VerificationSucceededReason,
+				Message: "chart hello 1.2.3 is signed", LastTransitionTime: metav1.Now()}})
 		Expect(k8sClient.Status().Update(ctx, rel)).To(Succeed())
 
 		out, err = kubectl(ctx, "get", "releases", "-n", ns)
 		Expect(err).NotTo(HaveOccurred())
 		rows = table(out)
 		Expect(rows).To(HaveLen(2))
-		Expect(rows[1][:8]).To(Equal([]string{"web", "hello", "1.2.3", "3", "True", "Upgraded", "to", "1.2.3"}))
+		Expect(rows[1][:9]).To(Equal([]string{"web", "hello", "1.2.3", "3", "True", "True", "Upgraded", "to", "1.2.3"}))
 	})
 
 	It("prints the ChartRepository columns", func(ctx SpecContext) {

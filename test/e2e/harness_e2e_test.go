@@ -124,7 +124,7 @@ var _ = Describe("The end-to-end harness", func() {
 		stdout, _, err := kubectl(ctx, "get", "releases", "-n", ns)
 		Expect(err).NotTo(HaveOccurred())
 		header, names := table(stdout)
-		Expect(header).To(Equal([]string{"NAME", "CHART", "VERSION", "REVISION", "READY", "STATUS", "AGE"}))
+		Expect(header).To(Equal([]string{"NAME", "CHART", "VERSION", "REVISION", "READY", "VERIFIED", "STATUS", "AGE"}))
 		Expect(names).To(Equal([]string{"hello"}))
 
 		By("listing the ChartRepositories with their URL")
