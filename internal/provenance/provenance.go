@@ -74,7 +74,15 @@ type VerifyOptions struct {
 // equals the signed one; and the signed chart name and version are the expected ones. Every
 // error matches ErrVerificationFailed and one of the kinds in errors.go, and its message says
 // what failed.
-func Verify(archive, prov []byte, keyring openpgp.EntityList, opts VerifyOptions) (*Verification, error) {
+func Verify(archive, prov []byte, keyring openpgp.EntityList, opts VerifyOptions) (v *Verification, err error) {
+	// The OpenPGP parser reads bytes from the network. go-crypto before v1.5 panicked on a
+	// clear-signed block with an empty text (found by FuzzVerify); whatever else it may panic
+	// on, a panic refuses the file instead of stopping the controller.
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, failf(ErrMalformed, "provenance file cannot be parsed")
+		}
+	}()
 	if len(prov) > MaxSize {
 		return nil, failf(ErrMalformed, "provenance file is %d bytes, larger than the limit of %d", len(prov), MaxSize)
 	}
@@ -90,7 +98,7 @@ func Verify(archive, prov []byte, keyring openpgp.EntityList, opts VerifyOptions
 	if err != nil {
 		return nil, err
 	}
-	v, err := st.check(archive, opts)
+	v, err = st.check(archive, opts)
 	if err != nil {
 		return nil, err
 	}
