@@ -70,6 +70,10 @@ func (r *ReleaseChartSource) FetchVerified(ctx context.Context, cr *capstanv1.Ch
 	if err != nil {
 		return nil, "", err
 	}
+	httpRepo, ok := e.source.(*repo.HTTPRepository)
+	if !ok {
+		return nil, "", notHTTPError(cr.Spec.URL)
+	}
 	cv := r.sources.recall(e, chart, version)
 	if cv == nil {
 		if cv, err = e.source.Resolve(ctx, chart, version); err != nil {
@@ -78,11 +82,6 @@ func (r *ReleaseChartSource) FetchVerified(ctx context.Context, cr *capstanv1.Ch
 		r.sources.remember(e, cv)
 	}
 	digest := "sha256:" + strings.ToLower(strings.TrimPrefix(cv.Digest, "sha256:"))
-	httpRepo, ok := e.source.(*repo.HTTPRepository)
-	if !ok {
-		return nil, digest, fmt.Errorf("%w: provenance files are only read from http(s) repositories, and %s is not one",
-			repo.ErrUnverified, cr.Spec.URL)
-	}
 	data, err := httpRepo.FetchVerified(ctx, cv, check)
 	return data, digest, err
 }
@@ -96,3 +95,13 @@ func (r *ReleaseChartSource) ReadRepositorySecret(ctx context.Context, cr *capst
 	}
 	return secret, nil
 }
+
+// notHTTPError refuses verification of a chart from a repository without provenance files.
+type notHTTPError string
+
+func (e notHTTPError) Error() string {
+	return fmt.Sprintf("provenance files are only read from http(s) repositories, and %s is not one", string(e))
+}
+
+// Is makes the refusal match repo.ErrUnverified.
+func (e notHTTPError) Is(target error) bool { return target == repo.ErrUnverified }
