@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -50,6 +49,9 @@ type Options struct {
 	MaxIncludeDepth int
 	// Limits bound the resources one render may use; zero fields take their defaults.
 	Limits Limits
+	// Templates, when set, keeps the parsed templates of each chart for later renders of the
+	// same templates; nil parses them for this render only.
+	Templates *TemplateCache
 }
 
 // Render renders every template of chart c and its subcharts with the coalesced root values and
@@ -188,18 +190,21 @@ func (r *renderer) collect(c *chart.Chart, values map[string]any) (map[string]so
 	return col.sources, nil
 }
 
-// render parses every template into one set, guards it and executes the non-partials in order.
+// render parses every template into one set (or takes it from the cache), guards it, and
+// executes the non-partials of its own clone in order.
 func (r *renderer) render(sources map[string]source) (map[string]string, error) {
-	t := template.New("gotpl").Option(r.missingKey())
-	t.Funcs(r.funcMap(t))
 	names := parseOrder(sources)
-	for _, name := range names {
-		if _, err := t.New(name).Parse(sources[name].text); err != nil {
-			return nil, parseError(name, err)
-		}
+	p, err := r.parsed(sources, names)
+	if err != nil {
+		return nil, err
 	}
+	t, err := p.set.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("cannot clone templates: %w", err)
+	}
+	t.Funcs(r.funcMap(t))
 	t.Funcs(r.guard.funcs())
-	r.guard.rewriteAll(t)
+	r.guard.use(p)
 
 	out := make(map[string]string, len(names))
 	for _, name := range names {
@@ -218,6 +223,24 @@ func (r *renderer) render(sources map[string]source) (map[string]string, error) 
 		out[name] = strings.ReplaceAll(w.buf.String(), "<no value>", "")
 	}
 	return out, nil
+}
+
+// parsed returns the guarded template set of sources, from the cache when one is configured.
+func (r *renderer) parsed(sources map[string]source, names []string) (*parsedSet, error) {
+	cache := r.opts.Templates
+	if cache == nil {
+		return parseSources(sources, names, r.missingKey(), r.funcMap(nil), r.guard.funcs())
+	}
+	key := sourcesKey(sources, names, r.missingKey())
+	if p := cache.get(key); p != nil {
+		return p, nil
+	}
+	p, err := parseSources(sources, names, r.missingKey(), r.funcMap(nil), r.guard.funcs())
+	if err != nil {
+		return nil, err
+	}
+	cache.put(key, p)
+	return p, nil
 }
 
 // copyValue deep-copies the maps and lists of a values tree, so templates that modify .Values

@@ -36,11 +36,20 @@ var errGuardMisuse = errors.New("template called an internal Capstan function")
 type guard struct {
 	b     *budget
 	token string
-	done  map[*parse.Tree]bool
+	// shared are the trees of a parsedSet, rewritten once when it was built and read-only since;
+	// done are the trees this guard rewrote (those tpl parsed).
+	shared map[*parse.Tree]bool
+	done   map[*parse.Tree]bool
 }
 
 func newGuard(b *budget) *guard {
 	return &guard{b: b, token: rand.Text(), done: map[*parse.Tree]bool{}}
+}
+
+// use makes the guard accept the token and trees of the parsed set p, whose clone the render runs.
+func (g *guard) use(p *parsedSet) {
+	g.token = p.token
+	g.shared = p.trees
 }
 
 // funcs returns the guard functions, to register after the chart's own files are parsed.
@@ -101,7 +110,7 @@ func (g *guard) rewriteAll(t *template.Template) {
 }
 
 func (g *guard) rewrite(tree *parse.Tree) {
-	if tree == nil || tree.Root == nil || g.done[tree] {
+	if tree == nil || tree.Root == nil || g.shared[tree] || g.done[tree] {
 		return
 	}
 	g.done[tree] = true
