@@ -19,6 +19,7 @@ import (
 	"github.com/capstan-dev/capstan/internal/engine"
 	"github.com/capstan-dev/capstan/internal/options"
 	"github.com/capstan-dev/capstan/internal/reconcile"
+	"github.com/capstan-dev/capstan/internal/values"
 )
 
 // Field indexes of Releases, used to map a changed object to the Releases that use it.
@@ -74,6 +75,7 @@ func SetupRelease(mgr ctrl.Manager, opts options.Options, deps ReleaseDeps) erro
 	mgr.GetLogger().WithName("setup").Info("render memory budget", "memoryLimit", budget.MemoryLimit,
 		"source", budget.LimitSource, "releaseConcurrency", opts.ReleaseConcurrency, "perRender", budget.PerRender,
 		"maxLiveBytes", budget.MaxLiveBytes, "maxOutputBytes", budget.MaxOutputBytes)
+	templates, schemas := engine.NewTemplateCache(0), values.NewSchemaCache(0)
 	engine := &reconcile.Reconciler{
 		Client: mgr.GetClient(), Clients: clients, Source: deps.Source, Capabilities: caps,
 		Events: mgr.GetEventRecorder("capstan"), NewWaiter: deps.NewWaiter, NewHookRunner: deps.NewHookRunner,
@@ -81,7 +83,7 @@ func SetupRelease(mgr ctrl.Manager, opts options.Options, deps ReleaseDeps) erro
 		Options: reconcile.Options{AllowCrossNamespaceRefs: opts.AllowCrossNamespaceRefs, ChartLimits: chart.Limits{
 			MaxArchiveSize: opts.Limits.MaxChartSize, MaxDecompressedSize: opts.Limits.MaxDecompressedSize,
 			MaxFileSize: opts.Limits.MaxFileSize,
-		}, RenderLimits: renderLimits(budget)},
+		}, RenderLimits: renderLimits(budget), Templates: templates, Schemas: schemas},
 	}
 	r := &ReleaseReconciler{Client: mgr.GetClient(), Engine: engine, Concurrency: opts.ReleaseConcurrency}
 	return r.SetupWithManager(mgr)

@@ -90,7 +90,7 @@ func (s *session) renderRevision(ctx context.Context, upgrade bool, revision int
 	res, err := render.Render(ctx, ch, s.userValues, render.Options{
 		ReleaseName: s.rel.GetReleaseName(), Namespace: s.rel.GetTargetNamespace(), Revision: revision,
 		IsUpgrade: upgrade, Capabilities: caps, Lookup: newLookup(s.c, s.rel), Timeout: s.r.Options.RenderTimeout,
-		Limits: s.r.Options.RenderLimits,
+		Limits: s.r.Options.RenderLimits, Templates: s.r.Options.Templates, Schemas: s.r.Options.Schemas,
 	})
 	if err != nil {
 		return nil, nil, renderError(err)

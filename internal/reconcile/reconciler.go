@@ -17,6 +17,7 @@ import (
 	"github.com/capstan-dev/capstan/internal/engine"
 	"github.com/capstan-dev/capstan/internal/redact"
 	"github.com/capstan-dev/capstan/internal/storage"
+	"github.com/capstan-dev/capstan/internal/values"
 )
 
 // ChartSource resolves a chart version in a ChartRepository and fetches its verified archive.
@@ -71,6 +72,10 @@ type Options struct {
 	// RenderLimits is the render budget (options.RenderBudget); zero fields take the engine's
 	// defaults.
 	RenderLimits engine.Limits
+	// Templates keeps parsed chart templates across reconciles; nil parses them every render.
+	Templates *engine.TemplateCache
+	// Schemas keeps compiled values schemas across reconciles; nil compiles them every render.
+	Schemas *values.SchemaCache
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }

@@ -52,6 +52,12 @@ type Options struct {
 	LintMode bool
 	// Logger receives Helm's warnings (values coalescing, unknown hooks); nil drops them.
 	Logger *slog.Logger
+	// Templates keeps parsed templates across renders (keyed by the templates' content); nil
+	// parses them for every render.
+	Templates *engine.TemplateCache
+	// Schemas keeps compiled values schemas across renders (keyed by their digest); nil
+	// compiles them for every render.
+	Schemas *values.SchemaCache
 }
 
 // Result is a rendered release.
@@ -87,15 +93,54 @@ func Render(ctx context.Context, c *chart.Chart, userValues map[string]any, opts
 	if err := checkReleaseName(opts); err != nil {
 		return nil, stageError(StageRelease, err)
 	}
-	vals, err := composeValues(c, userValues, opts)
+	composer := values.Composer{Logger: opts.Logger, QuoteSchemaValues: opts.QuoteSchemaValues, Schemas: opts.Schemas}
+	vals, err := composeValues(composer, c, userValues)
 	if err != nil {
 		return nil, stageError(StageValues, err)
 	}
-	res, err := renderResources(ctx, c, vals, opts)
+	files, err := validateAndRender(ctx, composer, c, vals, opts)
+	if err != nil {
+		return nil, err
+	}
+	res, err := finish(c, vals, files, opts)
 	if err != nil {
 		return res, stageError(StageRender, err)
 	}
 	return res, nil
+}
+
+// validateAndRender validates the values against the schemas and executes the templates. Helm
+// does one after the other; they are independent (both only read the values), so Render runs
+// them at the same time and reports what Helm would have reported first: a schema violation
+// before any render error. It runs them one after the other when the templates could reach out
+// (a Lookup, which must not read the cluster for values that are invalid) or log (lint mode).
+func validateAndRender(ctx context.Context, composer values.Composer, c *chart.Chart, vals map[string]any, opts Options) (map[string]string, error) {
+	validate := func() error {
+		if opts.SkipSchemaValidation {
+			return nil
+		}
+		return composer.ValidateSchema(c, vals)
+	}
+	if opts.Lookup != nil || opts.LintMode || opts.SkipSchemaValidation {
+		if err := validate(); err != nil {
+			return nil, stageError(StageValues, err)
+		}
+		files, err := renderTemplates(ctx, c, vals, opts)
+		if err != nil {
+			return nil, stageError(StageRender, err)
+		}
+		return files, nil
+	}
+	schemaErr := make(chan error, 1)
+	go func() { schemaErr <- validate() }()
+	files, err := renderTemplates(ctx, c, vals, opts)
+	if serr := <-schemaErr; serr != nil {
+		return nil, stageError(StageValues, serr)
+	}
+	if err != nil {
+		return nil, stageError(StageRender, err)
+	}
+	return files, nil
 }
 
 func (o Options) withDefaults() Options {
@@ -140,35 +185,25 @@ func checkReleaseName(opts Options) error {
 	return fmt.Errorf("release name check failed: %w", err)
 }
 
-// composeValues processes dependencies, coalesces the values and validates them against the
-// schemas, reporting Helm's warnings to the logger.
-func composeValues(c *chart.Chart, userValues map[string]any, opts Options) (map[string]any, error) {
-	composer := values.Composer{Logger: opts.Logger, QuoteSchemaValues: opts.QuoteSchemaValues}
+// composeValues processes dependencies and coalesces the values, reporting Helm's warnings to
+// the composer's logger.
+func composeValues(composer values.Composer, c *chart.Chart, userValues map[string]any) (map[string]any, error) {
 	if userValues == nil {
 		userValues = map[string]any{}
 	}
 	if err := composer.ProcessDependencies(c, userValues); err != nil {
 		return nil, err
 	}
-	vals, err := composer.Coalesce(c, userValues)
-	if err != nil {
-		return nil, err
-	}
-	if !opts.SkipSchemaValidation {
-		if err := composer.ValidateSchema(c, vals); err != nil {
-			return nil, err
-		}
-	}
-	return vals, nil
+	return composer.Coalesce(c, userValues)
 }
 
-// renderResources is Helm's renderResources: kubeVersion check, template execution, notes
-// extraction and sorting.
-func renderResources(ctx context.Context, c *chart.Chart, vals map[string]any, opts Options) (*Result, error) {
+// renderTemplates is the first half of Helm's renderResources: the kubeVersion check and
+// template execution.
+func renderTemplates(ctx context.Context, c *chart.Chart, vals map[string]any, opts Options) (map[string]string, error) {
 	if err := engine.CheckKubeVersion(c, opts.Capabilities); err != nil {
 		return nil, err
 	}
-	files, err := engine.Render(ctx, c, vals, engine.Options{
+	return engine.Render(ctx, c, vals, engine.Options{
 		Release: engine.ReleaseOptions{
 			Name: opts.ReleaseName, Namespace: opts.Namespace, Revision: opts.Revision,
 			IsInstall: !opts.IsUpgrade, IsUpgrade: opts.IsUpgrade,
@@ -178,13 +213,16 @@ func renderResources(ctx context.Context, c *chart.Chart, vals map[string]any, o
 		LintMode:     opts.LintMode,
 		Timeout:      opts.Timeout,
 		Limits:       opts.Limits,
+		Templates:    opts.Templates,
 	})
-	if err != nil {
-		return nil, err
-	}
+}
+
+// finish is the second half of Helm's renderResources: notes extraction and sorting.
+func finish(c *chart.Chart, vals map[string]any, files map[string]string, opts Options) (*Result, error) {
 	res := &Result{Chart: c, Values: vals, CRDs: c.CRDObjects(), Files: files, includeCRDs: opts.IncludeCRDs}
 	res.Notes = extractNotes(files, c.Name())
 	sorter := manifest.Sorter{Order: manifest.InstallOrder, Logger: opts.Logger}
+	var err error
 	if res.Hooks, res.Manifests, err = sorter.Sort(files); err != nil {
 		// Like Helm, hand back what was rendered, so the caller can show or lint it.
 		return &Result{Chart: c, Values: vals, Files: files}, err

@@ -13,6 +13,7 @@ import (
 	"github.com/capstan-dev/capstan/internal/chart"
 	"github.com/capstan-dev/capstan/internal/engine"
 	"github.com/capstan-dev/capstan/internal/manifest"
+	"github.com/capstan-dev/capstan/internal/values"
 )
 
 // writeChart writes files (path → content) under a temporary directory and loads the chart.
@@ -124,6 +125,14 @@ func TestRender_errors(t *testing.T) {
 			values: map[string]any{"replicas": "many"}, stage: StageValues,
 			message: "values don't meet the specifications of the schema(s) in the following chart(s):\napp:\n- at '/replicas': got string, want integer\n",
 		},
+		"a schema violation is reported before a template that fails": {
+			files: map[string]string{
+				"Chart.yaml": appChart, "values.schema.json": `{"properties": {"replicas": {"type": "integer"}}}`,
+				"templates/a.yaml": `{{ fail "no way" }}`,
+			},
+			values: map[string]any{"replicas": "many"}, stage: StageValues,
+			message: "values don't meet the specifications of the schema(s) in the following chart(s):\napp:\n- at '/replicas': got string, want integer\n",
+		},
 		"an incompatible kubeVersion fails in the render stage": {
 			files: map[string]string{"Chart.yaml": appChart + "kubeVersion: '<1.20.0'\n"}, stage: StageRender,
 			message: "chart requires kubeVersion: <1.20.0 which is incompatible with Kubernetes v1.37.0",
@@ -208,4 +217,27 @@ func TestRender_partialResultOnParseError(t *testing.T) {
 	g.Expect(res).NotTo(BeNil())
 	g.Expect(res.Files).To(HaveKeyWithValue("app/templates/a.yaml", "a: b: c\n"))
 	g.Expect(res.Manifests).To(BeEmpty())
+}
+
+func TestRender_caches(t *testing.T) {
+	g := NewWithT(t)
+	files := map[string]string{
+		"Chart.yaml":         appChart,
+		"values.schema.json": `{"properties": {"replicas": {"type": "integer"}}}`,
+		"templates/a.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  r: {{ .Values.replicas | quote }}\n",
+	}
+	opts := Options{ReleaseName: "rel", Templates: engine.NewTemplateCache(0), Schemas: values.NewSchemaCache(0)}
+	want, err := Render(context.Background(), writeChart(t, files), map[string]any{"replicas": 1}, Options{ReleaseName: "rel"})
+	g.Expect(err).NotTo(HaveOccurred())
+	for range 2 {
+		got, err := Render(context.Background(), writeChart(t, files), map[string]any{"replicas": 1}, opts)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(got.Manifest()).To(Equal(want.Manifest()))
+	}
+	hits, misses := opts.Templates.Stats()
+	g.Expect([]uint64{hits, misses}).To(Equal([]uint64{1, 1}))
+	g.Expect(opts.Schemas.Len()).To(Equal(1))
+
+	_, err = Render(context.Background(), writeChart(t, files), map[string]any{"replicas": "many"}, opts)
+	g.Expect(StageOf(err)).To(Equal(StageValues), "a cached schema still rejects bad values")
 }

@@ -25,6 +25,9 @@ type Composer struct {
 	// rule and never the value, since values may come from Secrets and errors end up in status,
 	// events and logs. Set it only where the user owns the values (the CLI on local files).
 	QuoteSchemaValues bool
+	// Schemas, when set, keeps compiled values schemas for later validations of the same
+	// schema; nil compiles every schema for each validation.
+	Schemas *SchemaCache
 }
 
 // warnf reports a notice Helm prints through the standard logger (Info level under Helm v4).

@@ -88,7 +88,7 @@ func (c Composer) validateChart(ch *chart.Chart, values map[string]any, sb *stri
 	}
 }
 
-// validateOne compiles one schema and validates values against it.
+// validateOne compiles one schema (or takes it from c.Schemas) and validates values against it.
 func (c Composer) validateOne(schemaJSON []byte, values map[string]any) (err error) {
 	defer func() {
 		// The validator is a third-party library; a panic must not take the controller down.
@@ -96,32 +96,60 @@ func (c Composer) validateOne(schemaJSON []byte, values map[string]any) (err err
 			err = fmt.Errorf("unable to validate schema: %v", r)
 		}
 	}()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
+	schema, err := c.compiled(schemaJSON)
 	if err != nil {
-		return err
-	}
-	if limit := c.schemaObjectLimit(); limit > 0 && objectsExceed(doc, limit) {
-		return fmt.Errorf("%w: it holds more than %d JSON objects", ErrSchemaTooLarge, limit)
-	}
-	loader := &refusingLoader{warn: c.warnf}
-	compiler := jsonschema.NewCompiler()
-	compiler.UseLoader(loader)
-	if err := compiler.AddResource(schemaURL, doc); err != nil {
-		return err
-	}
-	schema, err := compiler.Compile(schemaURL)
-	if err != nil {
-		if loader.refused {
-			// The library does not unwrap its load errors; keep its text and make the cause
-			// reachable.
-			return &refusedError{err: err}
-		}
 		return err
 	}
 	if len(values) == 0 {
 		values = map[string]any{}
 	}
 	return schema.Validate(values)
+}
+
+// compiled returns schemaJSON compiled, from c.Schemas when it is there. A schema whose
+// compilation warned is not kept, so every render that uses it logs the warning as Helm does.
+func (c Composer) compiled(schemaJSON []byte) (*jsonschema.Schema, error) {
+	key := schemaKey(schemaJSON, c.schemaObjectLimit())
+	if s := c.Schemas.get(key); s != nil {
+		return s, nil
+	}
+	warned := false
+	warnf := func(format string, args ...any) {
+		warned = true
+		c.warnf(format, args...)
+	}
+	s, err := c.compile(schemaJSON, warnf)
+	if err == nil && !warned {
+		c.Schemas.put(key, s, int64(len(schemaJSON)))
+	}
+	return s, err
+}
+
+// compile compiles one schema with the loader that refuses files and URLs.
+func (c Composer) compile(schemaJSON []byte, warnf func(format string, args ...any)) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
+	if err != nil {
+		return nil, err
+	}
+	if limit := c.schemaObjectLimit(); limit > 0 && objectsExceed(doc, limit) {
+		return nil, fmt.Errorf("%w: it holds more than %d JSON objects", ErrSchemaTooLarge, limit)
+	}
+	loader := &refusingLoader{warn: warnf}
+	compiler := jsonschema.NewCompiler()
+	compiler.UseLoader(loader)
+	if err := compiler.AddResource(schemaURL, doc); err != nil {
+		return nil, err
+	}
+	schema, err := compiler.Compile(schemaURL)
+	if err != nil {
+		if loader.refused {
+			// The library does not unwrap its load errors; keep its text and make the cause
+			// reachable.
+			return nil, &refusedError{err: err}
+		}
+		return nil, err
+	}
+	return schema, nil
 }
 
 func (c Composer) schemaObjectLimit() int {

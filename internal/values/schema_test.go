@@ -284,3 +284,38 @@ func TestValidateSchema_objectLimit(t *testing.T) {
 	g.Expect(Composer{MaxSchemaObjects: 3}.ValidateSchema(small, nil)).To(MatchError(ErrSchemaTooLarge))
 	g.Expect(Composer{MaxSchemaObjects: -1}.ValidateSchema(small, nil)).To(Succeed())
 }
+
+func TestSchemaCache_compilesOnce(t *testing.T) {
+	g := NewWithT(t)
+	cache := NewSchemaCache(0)
+	composer := Composer{Schemas: cache}
+	c := newChart(t, "app", "a: 1\n").schema(`{"properties": {"a": {"type": "integer"}}}`).chart()
+	g.Expect(composer.ValidateSchema(c, map[string]any{"a": 1})).To(Succeed())
+	g.Expect(composer.ValidateSchema(c, map[string]any{"a": 2})).To(Succeed())
+	g.Expect(cache.Len()).To(Equal(1))
+	g.Expect(composer.ValidateSchema(c, map[string]any{"a": "x"})).To(MatchError(ContainSubstring("got string, want integer")))
+}
+
+func TestSchemaCache_keepsNoSchemaThatWarned(t *testing.T) {
+	g := NewWithT(t)
+	cache := NewSchemaCache(0)
+	var warnings []string
+	composer := Composer{Schemas: cache, Warn: func(msg string) { warnings = append(warnings, msg) }}
+	c := newChart(t, "app", "a: 1\n").schema(`{"properties": {"a": {"$ref": "urn:example:a"}}}`).chart()
+	g.Expect(composer.ValidateSchema(c, c.Values)).To(Succeed())
+	g.Expect(composer.ValidateSchema(c, c.Values)).To(Succeed())
+	g.Expect(cache.Len()).To(BeZero())
+	g.Expect(warnings).To(HaveLen(2), "every validation warns, as Helm does")
+}
+
+func TestSchemaCache_bounded(t *testing.T) {
+	g := NewWithT(t)
+	cache := NewSchemaCache(120)
+	composer := Composer{Schemas: cache}
+	for i := range 4 {
+		c := newChart(t, "app", "a: 1\n").schema(fmt.Sprintf(`{"properties": {"a%d": {"type": "integer"}}}`, i)).chart()
+		g.Expect(composer.ValidateSchema(c, c.Values)).To(Succeed())
+	}
+	g.Expect(cache.Len()).To(Equal(2))
+	g.Expect(cache.bytes).To(BeNumerically("<=", 120))
+}
