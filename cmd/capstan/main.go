@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -36,7 +37,15 @@ type exitStatus int
 
 func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// cliGCPercent is the garbage collector's target for a run of the CLI. A run lives for a fraction
+// of a second, so collecting a quarter as often trades some peak memory (tens of MiB on the
+// largest charts) for about a tenth less CPU. GOGC in the environment still wins.
+const cliGCPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(cliGCPercent)
+	}
 	err := newRootCmd().Execute()
 	var status exitStatus
 	switch {

@@ -3,8 +3,11 @@ package manifest
 import (
 	"log/slog"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Sorter classifies rendered templates into hooks and regular manifests and orders them.
@@ -29,23 +32,57 @@ func Sort(files map[string]string, _ func(string) bool, order KindOrder) (hooks 
 // entirely, as Helm does; every other document is a Manifest. Both lists are then stably sorted by
 // kind. A document that is not valid YAML, or not a mapping, fails the sort with a *ParseError.
 func (s Sorter) Sort(files map[string]string) (hooks []Hook, manifests []Manifest, err error) {
+	docs := splitFiles(files)
+	parseHeads(docs)
+	for _, d := range docs {
+		if d.err != nil {
+			return nil, nil, &ParseError{Template: d.name, Err: d.err}
+		}
+		hooks, manifests = s.classify(d.name, d.text, d.head, hooks, manifests)
+	}
+	order := s.order()
+	order.SortHooks(hooks)
+	order.SortManifests(manifests)
+	return hooks, manifests, nil
+}
+
+// document is one document of a rendered file and its parsed head.
+type document struct {
+	name, text string
+	head       *Head
+	err        error
+}
+
+// splitFiles splits the rendered files in name order into their documents, skipping partials
+// and whitespace-only files.
+func splitFiles(files map[string]string) []document {
+	var docs []document
 	for _, name := range sortedKeys(files) {
 		text := files[name]
 		if strings.HasPrefix(path.Base(name), "_") || strings.TrimSpace(text) == "" {
 			continue
 		}
 		for _, doc := range Split(text) {
-			head, err := ParseHead(doc)
-			if err != nil {
-				return nil, nil, &ParseError{Template: name, Err: err}
-			}
-			hooks, manifests = s.classify(name, doc, head, hooks, manifests)
+			docs = append(docs, document{name: name, text: doc})
 		}
 	}
-	order := s.order()
-	order.SortHooks(hooks)
-	order.SortManifests(manifests)
-	return hooks, manifests, nil
+	return docs
+}
+
+// parseHeads parses every document's head, on up to GOMAXPROCS goroutines: each parse is
+// independent, and Sort reads the results in document order, so the first error is the same.
+func parseHeads(docs []document) {
+	workers := min(runtime.GOMAXPROCS(0), len(docs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(docs); i = int(next.Add(1)) - 1 {
+				docs[i].head, docs[i].err = ParseHead(docs[i].text)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func (s Sorter) classify(name, doc string, head *Head, hooks []Hook, manifests []Manifest) ([]Hook, []Manifest) {
