@@ -2,12 +2,13 @@
 # A/B timing of `capstan template` against `helm template` v4.3.1 on the conformance corpus:
 # for each selected render, RUNS interleaved runs of each binary (helm, capstan, helm, capstan,
 # ...) after one warm-up each, so both see the same machine load; prints the median wall time of
-# each and the ratio capstan/helm, then the same for CPU time (user + system, from /usr/bin/time
-# when it is installed). On a shared machine quote the ratios, not the milliseconds.
+# each relative to helm's, and the same for CPU time (user + system, from /usr/bin/time when it is
+# installed). On a shared machine quote the ratios, not the milliseconds.
 #
 #   hack/bench-ab.sh                      # cilium and cert-manager, every value set, RUNS=7
 #   RENDERS='cilium/default' RUNS=11 hack/bench-ab.sh
 #   CAPSTAN=bin/capstan-old hack/bench-ab.sh   # an already built binary instead of building one
+#   BASE=bin/capstan-main hack/bench-ab.sh      # also time a second capstan build, interleaved
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HELM=${HELM:-$(hack/tools.sh helm)}
@@ -42,21 +43,35 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 cd test/conformance
-printf '%-28s %5s %10s %10s %7s %10s %10s %7s\n' render runs "helm wall" "capstan" ratio "helm cpu" "capstan" ratio
+bins=("$HELM" "$CAPSTAN")
+names=(helm capstan)
+if [[ -n ${BASE:-} ]]; then
+  bins+=("$(cd "$(dirname "$BASE")" && pwd)/$(basename "$BASE")")
+  names+=(base)
+fi
+header="render runs"
+for n in "${names[@]:1}"; do header+=" $n-wall/helm $n-cpu/helm"; done
+printf '%-28s %5s %12s %12s %12s %12s\n' $header | sed 's/ *$//'
 go run ./cmd/corpus list | while IFS=$'\t' read -r -a f; do
   [[ "${f[0]}/${f[1]}" =~ $RENDERS ]] || continue
   args=(template "${f[@]:3}")
-  ms "$HELM" "${args[@]}" >/dev/null
-  ms "$CAPSTAN" "${args[@]}" >/dev/null
-  : >"$tmp/h"
-  : >"$tmp/c"
-  for _ in $(seq "$RUNS"); do
-    ms "$HELM" "${args[@]}" >>"$tmp/h"
-    ms "$CAPSTAN" "${args[@]}" >>"$tmp/c"
+  for i in "${!bins[@]}"; do
+    ms "${bins[$i]}" "${args[@]}" >/dev/null
+    : >"$tmp/$i"
   done
-  h=$(cut -d' ' -f1 "$tmp/h" | median)
-  c=$(cut -d' ' -f1 "$tmp/c" | median)
-  hc=$(cut -d' ' -f2 "$tmp/h" | median)
-  cc=$(cut -d' ' -f2 "$tmp/c" | median)
-  printf '%-28s %5s %10s %10s %7s %10s %10s %7s\n' "${f[0]}/${f[1]}" "$RUNS" "$h" "$c" "$(ratio "$c" "$h")" "$hc" "$cc" "$(ratio "$cc" "$hc")"
+  for _ in $(seq "$RUNS"); do
+    for i in "${!bins[@]}"; do ms "${bins[$i]}" "${args[@]}" >>"$tmp/$i"; done
+  done
+  hw=$(cut -d' ' -f1 "$tmp/0" | median)
+  hc=$(cut -d' ' -f2 "$tmp/0" | median)
+  line=$(printf '%-28s %5s' "${f[0]}/${f[1]}" "$RUNS")
+  detail="helm ${hw}ms/${hc}ms"
+  for i in "${!bins[@]}"; do
+    [[ $i == 0 ]] && continue
+    w=$(cut -d' ' -f1 "$tmp/$i" | median)
+    c=$(cut -d' ' -f2 "$tmp/$i" | median)
+    line+=$(printf ' %12s %12s' "$(ratio "$w" "$hw")" "$(ratio "$c" "$hc")")
+    detail+=" ${names[$i]} ${w}ms/${c}ms"
+  done
+  echo "$line   ($detail wall/cpu medians)"
 done
