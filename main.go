@@ -58,13 +58,18 @@ func run() error {
 	}
 	ctrl.SetLogger(zap.New(newLogger(opts)))
 
+	cacheOpts, err := controllers.CacheOptions(opts)
+	if err != nil {
+		return err
+	}
 	timeout := opts.GracefulShutdownTimeout
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                        newScheme(),
+		Cache:                         cacheOpts,
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.ProbeAddr,
 		LeaderElection:                opts.LeaderElection,
-		LeaderElectionID:              opts.LeaderElectionID,
+		LeaderElectionID:              opts.ShardLeaderElectionID(),
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &timeout,
@@ -81,7 +86,8 @@ func run() error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding the readiness check: %w", err)
 	}
-	ctrl.Log.WithName("setup").Info("starting manager")
+	ctrl.Log.WithName("setup").Info("starting manager", "watchLabelSelector", opts.WatchLabelSelector,
+		"leaderElectionID", opts.ShardLeaderElectionID())
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		return fmt.Errorf("running the manager: %w", err)
 	}

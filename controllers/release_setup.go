@@ -77,7 +77,7 @@ func SetupRelease(mgr ctrl.Manager, opts options.Options, deps ReleaseDeps) erro
 		"maxLiveBytes", budget.MaxLiveBytes, "maxOutputBytes", budget.MaxOutputBytes)
 	templates, schemas := engine.NewTemplateCache(0), values.NewSchemaCache(0)
 	engine := &reconcile.Reconciler{
-		Client: mgr.GetClient(), Clients: clients, Source: deps.Source, Capabilities: caps,
+		Client: shardClient(mgr.GetClient(), mgr.GetAPIReader(), opts), Clients: clients, Source: deps.Source, Capabilities: caps,
 		Events: mgr.GetEventRecorder("capstan"), NewWaiter: deps.NewWaiter, NewHookRunner: deps.NewHookRunner,
 		Metrics: m,
 		Options: reconcile.Options{AllowCrossNamespaceRefs: opts.AllowCrossNamespaceRefs, ChartLimits: chart.Limits{

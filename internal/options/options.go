@@ -3,12 +3,17 @@
 package options
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Limits bounds every byte stream Capstan reads (DESIGN §6).
@@ -52,7 +57,19 @@ type Options struct {
 	LogFormat               string
 	LogLevel                string
 	GracefulShutdownTimeout time.Duration
+	// WatchLabelSelector limits the Releases and ChartRepositories this manager sees (and so
+	// reconciles) to those whose labels match; empty means all. It is how several managers share
+	// a cluster as shards (docs/performance.md).
+	WatchLabelSelector string
+	// ShardName names this manager's shard in its leader-election Lease; empty derives a name
+	// from WatchLabelSelector.
+	ShardName string
 }
+
+// ShardLabel is the label the sharding convention keys shards by: a manager started with
+// --watch-label-selector=sharding.capstan.dev/key=shard1 owns the objects labelled shard1, one
+// started with --watch-label-selector='!sharding.capstan.dev/key' owns the unlabelled rest.
+const ShardLabel = "sharding.capstan.dev/key"
 
 const mib = 1 << 20
 
@@ -108,6 +125,50 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.LogFormat, "log-format", o.LogFormat, "Log format: json or console.")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "Log level: error, info or debug.")
 	fs.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", o.GracefulShutdownTimeout, "How long running reconciles may take to finish on shutdown.")
+	fs.StringVar(&o.WatchLabelSelector, "watch-label-selector", o.WatchLabelSelector,
+		"Only watch and reconcile Releases and ChartRepositories whose labels match this selector, such as "+ShardLabel+"=shard1, or '!"+ShardLabel+"' for the unsharded rest (empty: all).")
+	fs.StringVar(&o.ShardName, "shard-name", o.ShardName, "Name of this manager's shard, appended to the leader-election ID (default: derived from --watch-label-selector).")
+}
+
+// WatchSelector parses WatchLabelSelector; it returns nil when the manager watches everything.
+func (o *Options) WatchSelector() (labels.Selector, error) {
+	if strings.TrimSpace(o.WatchLabelSelector) == "" {
+		return nil, nil //nolint:nilnil // no selector is a valid answer: watch everything.
+	}
+	sel, err := labels.Parse(o.WatchLabelSelector)
+	if err != nil {
+		return nil, fmt.Errorf("--watch-label-selector %q: %w", o.WatchLabelSelector, err)
+	}
+	return sel, nil
+}
+
+// ShardLeaderElectionID is the Lease name this manager elects its leader on: LeaderElectionID,
+// followed by the shard's name when it is a shard, so that each shard has its own leader.
+// Without --shard-name the name is derived from the selector: its value when the selector is
+// the convention's ShardLabel=<value>, "default" for !ShardLabel, else a digest of the selector.
+func (o *Options) ShardLeaderElectionID() string {
+	name := o.ShardName
+	if name == "" {
+		name = shardNameOf(strings.TrimSpace(o.WatchLabelSelector))
+	}
+	if name == "" {
+		return o.LeaderElectionID
+	}
+	return o.LeaderElectionID + "-" + name
+}
+
+func shardNameOf(selector string) string {
+	switch {
+	case selector == "":
+		return ""
+	case strings.ReplaceAll(selector, " ", "") == "!"+ShardLabel:
+		return "default"
+	}
+	if v, ok := strings.CutPrefix(strings.ReplaceAll(selector, " ", ""), ShardLabel+"="); ok && len(validation.IsDNS1123Label(v)) == 0 {
+		return v
+	}
+	sum := sha256.Sum256([]byte(selector))
+	return "shard-" + hex.EncodeToString(sum[:5])
 }
 
 // Validate reports every setting that cannot work, joined into one error.
@@ -138,6 +199,14 @@ func (o *Options) Validate() error {
 	case "error", "info", "debug":
 	default:
 		errs = append(errs, fmt.Errorf("--log-level must be error, info or debug, got %q", o.LogLevel))
+	}
+	if _, err := o.WatchSelector(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.ShardName != "" {
+		if msgs := validation.IsDNS1123Label(o.ShardName); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("--shard-name %q: %s", o.ShardName, strings.Join(msgs, "; ")))
+		}
 	}
 	return errors.Join(errs...)
 }
