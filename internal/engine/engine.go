@@ -229,13 +229,13 @@ func (r *renderer) render(sources map[string]source) (map[string]string, error) 
 func (r *renderer) parsed(sources map[string]source, names []string) (*parsedSet, error) {
 	cache := r.opts.Templates
 	if cache == nil {
-		return parseSources(sources, names, r.missingKey(), r.funcMap(nil), r.guard.funcs())
+		return parseSources(sources, names, r.missingKey())
 	}
 	key := sourcesKey(sources, names, r.missingKey())
 	if p := cache.get(key); p != nil {
 		return p, nil
 	}
-	p, err := parseSources(sources, names, r.missingKey(), r.funcMap(nil), r.guard.funcs())
+	p, err := parseSources(sources, names, r.missingKey())
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"container/list"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -37,14 +38,29 @@ func placeholders(names template.FuncMap) template.FuncMap {
 	return out
 }
 
+// stubs are the placeholders of every function a render defines (funcMap) and of the guard's,
+// and the former again in the form parse.Parse takes. The names are the same for every render.
+var stubs = sync.OnceValue(func() (s struct {
+	funcs, guard template.FuncMap
+	known        map[string]any
+}) {
+	r := newRenderer(context.Background(), newBudget(Limits{}), Options{})
+	s.funcs = placeholders(r.funcMap(nil))
+	s.guard = placeholders(r.guard.funcs())
+	s.known = make(map[string]any, len(s.funcs))
+	for name, fn := range s.funcs {
+		s.known[name] = fn
+	}
+	return s
+})
+
 // parseSources parses every template in names (in Helm's parse order) into one set named gotpl
 // and guards it. Files are parsed in parallel, each on its own, and then added to the set in
 // order, which gives the same set, the same "last definition wins" and the same first error as
 // parsing them one after the other.
-func parseSources(sources map[string]source, names []string, missingKey string, funcs, guardFuncs template.FuncMap) (*parsedSet, error) {
-	stubs := placeholders(funcs)
-	files := parseFiles(sources, names, stubs)
-	t := template.New("gotpl").Option(missingKey).Funcs(stubs)
+func parseSources(sources map[string]source, names []string, missingKey string) (*parsedSet, error) {
+	files := parseFiles(sources, names)
+	t := template.New("gotpl").Option(missingKey).Funcs(stubs().funcs)
 	var size int64
 	for i, name := range names {
 		if files[i].err != nil {
@@ -58,7 +74,7 @@ func parseSources(sources map[string]source, names []string, missingKey string, 
 			}
 		}
 	}
-	t.Funcs(placeholders(guardFuncs))
+	t.Funcs(stubs().guard)
 	g := &guard{token: rand.Text(), done: map[*parse.Tree]bool{}}
 	g.rewriteAll(t)
 	return &parsedSet{set: t, token: g.token, trees: g.done, size: size}, nil
@@ -85,11 +101,8 @@ var builtinNames = func() map[string]any {
 
 // parseFiles parses each named file on its own, as template.Template.Parse would, on up to
 // GOMAXPROCS goroutines.
-func parseFiles(sources map[string]source, names []string, funcs template.FuncMap) []parsedFile {
-	known := make(map[string]any, len(funcs))
-	for name, fn := range funcs {
-		known[name] = fn
-	}
+func parseFiles(sources map[string]source, names []string) []parsedFile {
+	known := stubs().known
 	out := make([]parsedFile, len(names))
 	workers := min(runtime.GOMAXPROCS(0), len(names))
 	next := make(chan int, len(names))

@@ -163,8 +163,7 @@ func TestParseSources_sameAsOneByOne(t *testing.T) {
 			for n, text := range tc.files {
 				sources[n] = source{text: text}
 			}
-			r := newRenderer(context.Background(), newBudget(Limits{}), templateOptions())
-			p, err := parseSources(sources, parseOrder(sources), r.missingKey(), r.funcMap(nil), r.guard.funcs())
+			p, err := parseSources(sources, parseOrder(sources), "missingkey=zero")
 			if tc.wantErr != "" {
 				g.Expect(err).To(MatchError(tc.wantErr))
 				return
