@@ -74,7 +74,7 @@ func treeTexts(p *parsedSet) map[string]string {
 	out := map[string]string{}
 	for _, tt := range p.set.Templates() {
 		if tt.Tree != nil {
-			out[tt.Name()] = tt.Tree.Root.String()
+			out[tt.Name()] = tt.Root.String()
 		}
 	}
 	return out
