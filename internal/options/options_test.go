@@ -112,6 +112,8 @@ func TestOptions_everyFlagSetsItsField(t *testing.T) {
 		"--log-format=console":              func(o Options) any { return o.LogFormat },
 		"--log-level=debug":                 func(o Options) any { return o.LogLevel },
 		"--graceful-shutdown-timeout=1m30s": func(o Options) any { return o.GracefulShutdownTimeout.String() },
+		"--watch-label-selector=team=a":     func(o Options) any { return o.WatchLabelSelector },
+		"--shard-name=blue":                 func(o Options) any { return o.ShardName },
 	}
 	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
 	o := Defaults()

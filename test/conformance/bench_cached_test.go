@@ -23,8 +23,11 @@ func BenchmarkRenderReuse(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		args := c.TemplateArgs(dir, "default")
-		opts, userValues := renderOptionsOf(b, args)
+		renders, err := c.Renders(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		opts, userValues := renderOptionsOf(b, renders[0].Args) // the default value set
 		for _, mode := range []string{"fresh", "reused"} {
 			b.Run(c.Name+"/"+mode, func(b *testing.B) {
 				o := opts
