@@ -118,6 +118,12 @@ func Validate(manifests []Manifest, namespace string) error {
 	if err != nil {
 		return err
 	}
+	return ValidateObjects(objs, namespace)
+}
+
+// ValidateObjects is Validate for documents ParseObjects has already parsed, so that a caller
+// that needs the objects parses the YAML once.
+func ValidateObjects(objs []Object, namespace string) error {
 	var errs []error
 	seen := make(map[ObjectID]string, len(objs))
 	for _, o := range objs {

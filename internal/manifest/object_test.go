@@ -97,3 +97,14 @@ func TestParseObjects(t *testing.T) {
 	g.Expect(objs[0].ID("ns")).To(Equal(ObjectID{Group: "apps", Kind: "Deployment", Namespace: "ns", Name: "d"}))
 	g.Expect(objs[0].Object.Object["spec"]).To(Equal(map[string]any{"replicas": int64(3)}))
 }
+
+func TestValidateObjects_checksWhatParseObjectsParsed(t *testing.T) {
+	g := NewWithT(t)
+	ms := manifests(map[string]string{"p/templates/a.yaml": doc("ConfigMap", "a"), "p/templates/b.yaml": doc("ConfigMap", "a")})
+	objs, err := ParseObjects(ms)
+	g.Expect(err).NotTo(HaveOccurred())
+	err = ValidateObjects(objs, "default")
+	g.Expect(err).To(MatchError(ErrDuplicateObject))
+	g.Expect(err).To(MatchError(Validate(ms, "default").Error()), "the same report as Validate")
+	g.Expect(ValidateObjects(objs[:1], "default")).To(Succeed())
+}

@@ -163,11 +163,11 @@ func renderError(err error) error {
 // parseObjects turns rendered manifests into objects, refusing documents that cannot be applied
 // (no kind or name, generateName only, duplicates).
 func parseObjects(ms []manifest.Manifest, namespace string) ([]*unstructured.Unstructured, error) {
-	if err := manifest.Validate(ms, namespace); err != nil {
-		return nil, stallErr(capstanv1.ManifestParseFailedReason, err)
-	}
 	parsed, err := manifest.ParseObjects(ms)
 	if err != nil {
+		return nil, stallErr(capstanv1.ManifestParseFailedReason, err)
+	}
+	if err := manifest.ValidateObjects(parsed, namespace); err != nil {
 		return nil, stallErr(capstanv1.ManifestParseFailedReason, err)
 	}
 	out := make([]*unstructured.Unstructured, 0, len(parsed))
