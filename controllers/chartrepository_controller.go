@@ -34,7 +34,7 @@ type ChartRepositoryReconciler struct {
 
 // +kubebuilder:rbac:groups=capstan.dev,resources=chartrepositories,verbs=get;list;watch
 // +kubebuilder:rbac:groups=capstan.dev,resources=chartrepositories/status,verbs=get;patch;update
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile handles one ChartRepository. The status is patched once at the end, and only if

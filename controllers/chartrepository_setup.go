@@ -16,7 +16,8 @@ type ChartRepositoryDeps struct {
 	// Sources gives the repository clients and caches, shared with the Release controller
 	// (required).
 	Sources *reconcile.ChartSources
-	// Reader reads the Secrets repositories name; nil uses the manager's uncached API reader.
+	// Reader reads the Secrets repositories name; nil reads each as the default service account
+	// of the repository's namespace (the manager itself when no default is configured).
 	Reader client.Reader
 	// SecretRequeue is the wait while a named Secret does not exist; the default when zero.
 	SecretRequeue time.Duration
@@ -48,7 +49,7 @@ func SetupChartRepository(mgr ctrl.Manager, opts options.Options, deps ChartRepo
 	}
 	reader := deps.Reader
 	if reader == nil {
-		reader = mgr.GetAPIReader()
+		reader = NewReleaseClients(mgr, opts).NamespaceReader()
 	}
 	engine := &reconcile.RepositoryReconciler{
 		Sources: deps.Sources, Reader: reader, Events: mgr.GetEventRecorder("capstan"),

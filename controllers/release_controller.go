@@ -29,14 +29,19 @@ type ReleaseReconciler struct {
 	Concurrency int
 }
 
+// The manager's own rights (docs/security.md explains each). Everything done for a Release goes
+// through the identity it impersonates, so none of these reaches what a chart contains: the
+// ConfigMap and Secret rights serve the metadata-only watches (the cache strips their data),
+// and nothing gets them.
 // +kubebuilder:rbac:groups=capstan.dev,resources=releases,verbs=get;list;watch;patch;update
 // +kubebuilder:rbac:groups=capstan.dev,resources=releases/status,verbs=get;patch;update
 // +kubebuilder:rbac:groups=capstan.dev,resources=releases/finalizers,verbs=update
 // +kubebuilder:rbac:groups=capstan.dev,resources=chartrepositories,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=configmaps;secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=configmaps;secrets,verbs=list;watch
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
-// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile handles one Release. The status is patched once at the end, and only if it changed.

@@ -68,8 +68,7 @@ func SetupRelease(mgr ctrl.Manager, opts options.Options, deps ReleaseDeps) erro
 	}
 	clients := deps.Clients
 	if clients == nil {
-		clients = &reconcile.ImpersonatingClients{Config: mgr.GetConfig(), Scheme: mgr.GetScheme(),
-			Mapper: mgr.GetRESTMapper(), Reader: mgr.GetAPIReader(), DefaultServiceAccount: opts.DefaultServiceAccount}
+		clients = NewReleaseClients(mgr, opts)
 	}
 	budget := opts.RenderBudget(options.DetectMemoryLimit())
 	mgr.GetLogger().WithName("setup").Info("render memory budget", "memoryLimit", budget.MemoryLimit,

@@ -11,18 +11,22 @@ import (
 	"github.com/capstan-dev/capstan/internal/options"
 )
 
-// CacheOptions returns the manager cache's settings for opts. With --watch-label-selector the
-// informers of Releases and ChartRepositories hold only the objects whose labels match, so the
-// manager watches, caches and reconciles only its shard; every other kind is cached as before.
+// CacheOptions returns the manager cache's settings for opts. Every cached object goes through
+// StripCachedObject, so the manager's memory holds no Secret or ConfigMap value whichever way a
+// watch was registered. With --watch-label-selector the informers of Releases and
+// ChartRepositories hold only the objects whose labels match, so the manager watches, caches
+// and reconciles only its shard; every other kind is cached as before.
 func CacheOptions(opts options.Options) (cache.Options, error) {
+	base := cache.Options{DefaultTransform: StripCachedObject}
 	sel, err := opts.WatchSelector()
 	if err != nil || sel == nil {
-		return cache.Options{}, err
+		return base, err
 	}
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+	base.ByObject = map[client.Object]cache.ByObject{
 		&capstanv1.Release{}:         {Label: sel},
 		&capstanv1.ChartRepository{}: {Label: sel},
-	}}, nil
+	}
+	return base, nil
 }
 
 // shardReader is the Release state machine's client in a sharded manager. Its cache holds only

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -15,10 +16,11 @@ import (
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 )
 
-// ImpersonatingClients gives each Release an uncached client: the manager's own identity when
-// the Release names no service account and no default is configured, otherwise one that
-// impersonates system:serviceaccount:<namespace>:<name>. Clients are built once per identity and
-// shared. The service account must exist; until it does the Release waits.
+// ImpersonatingClients gives each Release an uncached client that impersonates
+// system:serviceaccount:<namespace>:<spec.serviceAccountName or DefaultServiceAccount>; only
+// when both are empty (the single-tenant opt-in) is it the manager's own identity. Clients are
+// built once per identity and shared. The service account must exist; until it does the
+// Release waits.
 type ImpersonatingClients struct {
 	// Config is the manager's REST config.
 	Config *rest.Config
@@ -50,7 +52,55 @@ func (f *ImpersonatingClients) ForRelease(ctx context.Context, rel *capstanv1.Re
 		}
 		return nil, apiErr(capstanv1.ServiceAccountNotFoundReason, fmt.Errorf("reading service account %s/%s: %w", rel.Namespace, sa, err))
 	}
-	return f.clientFor("system:serviceaccount:" + rel.Namespace + ":" + sa)
+	return f.clientFor(serviceAccountUser(rel.Namespace, sa))
+}
+
+// NamespaceReader returns a reader that reads each object as the default service account of
+// the object's namespace, or as the manager itself when no default is configured. The
+// ChartRepository controller reads the Secrets a repository names with it: a ChartRepository
+// names no service account, so it acts as its namespace's default one, like a Release that
+// names none.
+func (f *ImpersonatingClients) NamespaceReader() client.Reader {
+	return namespaceReader{f: f}
+}
+
+// namespaceReader is the reader NamespaceReader returns.
+type namespaceReader struct{ f *ImpersonatingClients }
+
+// errNoNamespace refuses a read across namespaces, which has no single identity.
+var errNoNamespace = errors.New("a read as a namespace's default service account needs a namespace")
+
+func (r namespaceReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	c, err := r.f.forNamespace(key.Namespace)
+	if err != nil {
+		return err
+	}
+	return c.Get(ctx, key, obj, opts...)
+}
+
+func (r namespaceReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	lo := (&client.ListOptions{}).ApplyOptions(opts)
+	c, err := r.f.forNamespace(lo.Namespace)
+	if err != nil {
+		return err
+	}
+	return c.List(ctx, list, opts...)
+}
+
+// forNamespace returns the client of namespace's default service account.
+func (f *ImpersonatingClients) forNamespace(namespace string) (client.WithWatch, error) {
+	if f.DefaultServiceAccount == "" {
+		return f.clientFor("")
+	}
+	if namespace == "" {
+		return nil, errNoNamespace
+	}
+	return f.clientFor(serviceAccountUser(namespace, f.DefaultServiceAccount))
+}
+
+// serviceAccountUser is the user name of a service account.
+func serviceAccountUser(namespace, name string) string {
+	return "system:serviceaccount:" + namespace + ":" + name
 }
 
 // clientFor returns the shared client of one identity ("" for the manager's own).

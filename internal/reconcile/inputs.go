@@ -60,13 +60,22 @@ func (s *session) resolveChart(ctx context.Context) error {
 	}
 	s.repo = cr
 	name := s.rel.Spec.Chart.Name
-	version, digest, err := s.r.Source.Resolve(ctx, cr, name, s.rel.GetChartVersion())
+	version, digest, err := s.source().Resolve(ctx, cr, name, s.rel.GetChartVersion())
 	if err != nil {
 		return s.sourceError(err)
 	}
 	s.desired = Desired{Generation: s.rel.Generation, ChartName: name, ChartVersion: version,
 		ChartDigest: digestLabelValue(digest)}
 	return nil
+}
+
+// source is the chart source, reading the repository's Secrets through the Release's client
+// when it can.
+func (s *session) source() ChartSource {
+	if b, ok := s.r.Source.(IdentityChartSource); ok && s.c != nil {
+		return b.WithReader(s.c)
+	}
+	return s.r.Source
 }
 
 // sourceError classifies a chart source error: a missing chart or version waits for the
@@ -81,6 +90,8 @@ func (s *session) sourceError(err error) error {
 		return stallErr(capstanv1.AddressNotAllowedReason, err)
 	case errors.Is(err, repo.ErrInvalidConstraint):
 		return stallErr(capstanv1.ChartVersionNotFoundReason, err)
+	case apierrors.IsForbidden(err):
+		return stallErr(capstanv1.AccessDeniedReason, err)
 	case errors.Is(err, repo.ErrDigestMismatch), errors.Is(err, repo.ErrTooLarge):
 		return stallErr(capstanv1.ChartPullFailedReason, err)
 	default:

@@ -155,6 +155,8 @@ func renderError(err error) error {
 		return stallErr(capstanv1.SchemaInvalidReason, err)
 	case isBudgetError(err):
 		return stallErr(capstanv1.RenderBudgetExceededReason, err)
+	case apierrors.IsForbidden(err):
+		return stallErr(capstanv1.AccessDeniedReason, err) // a lookup the Release's identity may not make
 	default:
 		return stallErr(capstanv1.RenderFailedReason, err)
 	}

@@ -29,6 +29,13 @@ type ChartSource interface {
 	Fetch(ctx context.Context, repo *capstanv1.ChartRepository, chart, version string) ([]byte, error)
 }
 
+// IdentityChartSource is a ChartSource that can read a repository's Secrets as someone else:
+// the session binds it to the Release's client, so the credentials a Release's chart is pulled
+// with are read with the Release's identity, never the manager's.
+type IdentityChartSource interface {
+	WithReader(reader client.Reader) ChartSource
+}
+
 // Waiter waits until applied objects are healthy, or fails naming those that are not.
 type Waiter interface {
 	Wait(ctx context.Context, refs []apply.ObjectRef, timeout time.Duration) error

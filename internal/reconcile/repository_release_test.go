@@ -230,3 +230,23 @@ func TestReleaseChartSource_Fetch_credentialScope(t *testing.T) {
 		})
 	}
 }
+
+// TestReleaseChartSource_WithReader: a Release's chart is pulled with credentials its own
+// identity read; the reader the source was built with (the manager's) is not asked.
+func TestReleaseChartSource_WithReader(t *testing.T) {
+	g := NewWithT(t)
+	srv := newRepoServer(t)
+	srv.requireToken(repoCanaryToken)
+	srv.publish(t, "", "app", "1.0.0")
+	cr := repoCR("repo", srv.URL)
+	cr.Spec.SecretRef = &capstanv1.LocalObjectReference{Name: "auth"}
+	manager := reconcile.NewReleaseChartSource(reconcile.NewChartSources(repoTestOptions()), repoReader())
+
+	_, _, err := manager.Resolve(context.Background(), cr, "app", "1.x")
+	g.Expect(err).To(MatchError(reconcile.ErrRepositorySecretNotFound), "the base reader holds no Secret")
+
+	tenant := manager.WithReader(repoReader(repoSecret("auth", map[string]string{"bearerToken": repoCanaryToken})))
+	version, _, err := tenant.Resolve(context.Background(), cr, "app", "1.x")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(version).To(Equal("1.0.0"))
+}

@@ -25,6 +25,12 @@ func NewReleaseChartSource(sources *ChartSources, reader client.Reader) *Release
 	return &ReleaseChartSource{sources: sources, reader: reader}
 }
 
+// WithReader returns a chart source over the same shared sources that reads the repositories'
+// Secrets with reader: the Release's client, so that its identity must be allowed to read them.
+func (r *ReleaseChartSource) WithReader(reader client.Reader) ChartSource {
+	return &ReleaseChartSource{sources: r.sources, reader: reader}
+}
+
 // Resolve returns the version of chart in cr that constraint selects and the lower-case hex
 // sha256 of its archive. The choice is remembered, so that a Fetch of that version downloads
 // exactly the archive this call described even if the index changes in between.

@@ -83,7 +83,7 @@ func (s *session) fetchChart(ctx context.Context) ([]byte, error) {
 
 // fetchUnverified fetches the archive checked only against the digest its source announced.
 func (s *session) fetchUnverified(ctx context.Context) ([]byte, error) {
-	data, err := s.r.Source.Fetch(ctx, s.repo, s.desired.ChartName, s.desired.ChartVersion)
+	data, err := s.source().Fetch(ctx, s.repo, s.desired.ChartName, s.desired.ChartVersion)
 	if err != nil {
 		return nil, s.sourceError(err)
 	}
@@ -95,7 +95,7 @@ func (s *session) fetchUnverified(ctx context.Context) ([]byte, error) {
 // digest and what failed.
 func (s *session) fetchVerified(ctx context.Context, v *capstanv1.ChartVerification, own bool) ([]byte, *capstanv1.VerificationStatus, error) {
 	name, version := s.desired.ChartName, s.desired.ChartVersion
-	src, ok := s.r.Source.(VerifyingSource)
+	src, ok := s.source().(VerifyingSource)
 	if !ok {
 		return nil, nil, s.unverified("", errors.New("this chart source cannot verify signatures"))
 	}

@@ -87,8 +87,11 @@ var _ = BeforeSuite(func() {
 
 // startManager runs the manager with the Release controller, its clients wrapped to count calls.
 func startManager() {
+	cacheOpts, err := controllers.CacheOptions(options.Defaults())
+	Expect(err).NotTo(HaveOccurred())
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
+		Cache:   cacheOpts,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		NewClient: func(c *rest.Config, o client.Options) (client.Client, error) {
 			inner, err := client.New(c, o)

@@ -109,8 +109,11 @@ func startManager(scheme *runtime.Scheme) {
 	DeferCleanup(os.Unsetenv, "KUBECONFIG")
 	cfg, err := ctrl.GetConfig()
 	Expect(err).NotTo(HaveOccurred())
+	cacheOpts, err := controllers.CacheOptions(options.Defaults())
+	Expect(err).NotTo(HaveOccurred())
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  cacheOpts,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
