@@ -51,6 +51,7 @@ var _ = Describe("The install manifests (config/default)", Ordered, func() {
 		Entry("it does not get ConfigMaps as itself", "get", "configmaps", "tenant", "no"),
 		Entry("it does not get Secrets as itself", "get", "secrets", "tenant", "no"),
 		Entry("it sees whether a namespace is terminating", "get", "namespaces", "", "yes"),
+		Entry("it does not delete namespaces", "delete", "namespaces", "", "no"),
 		Entry("it does not write ConfigMaps as itself", "update", "configmaps", "tenant", "no"),
 		Entry("it records events", "create", "events.events.k8s.io", "tenant", "yes"),
 		Entry("it impersonates a Release's service account", "impersonate", "serviceaccounts", "tenant", "yes"),
