@@ -236,7 +236,9 @@ func startManager(ctx context.Context, deploymentArgs []string) {
 	DeferCleanup(func() { Expect(manager.stop(40*time.Second)).To(Succeed(), manager.logTail(50)) })
 	Eventually(func(g Gomega) {
 		g.Expect(manager.running()).To(BeTrue(), "the manager exited:\n%s", manager.logTail(50))
-		resp, err := http.Get("http://" + probe + "/readyz") //nolint:noctx // a loopback probe in a test
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+probe+"/readyz", nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		resp, err := http.DefaultClient.Do(req)
 		g.Expect(err).NotTo(HaveOccurred())
 		_ = resp.Body.Close()
 		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
