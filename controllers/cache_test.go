@@ -16,7 +16,7 @@ func secretMeta() metav1.ObjectMeta {
 	return metav1.ObjectMeta{
 		Name: "creds", Namespace: "tenant",
 		Annotations:   map[string]string{LastAppliedAnnotation: `{"data":{"password":"` + canary + `"}}`, "keep": "me"},
-		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{}}`)}}},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl", FieldsV1: metav1.NewFieldsV1(`{"f:data":{}}`)}},
 	}
 }
 

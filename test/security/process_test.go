@@ -1,8 +1,6 @@
 package security
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -88,34 +86,4 @@ func (p *process) logTail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// waitForLogLine waits until a line of the log contains substr and returns that line.
-func (p *process) waitForLogLine(substr string, timeout time.Duration) (string, error) {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if line, ok := p.findLogLine(substr); ok {
-			return line, nil
-		}
-		if !p.running() {
-			return "", errors.Join(fmt.Errorf("%s exited before logging %q", p.name, substr), p.exitError())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return "", fmt.Errorf("%s logged no line containing %q within %s", p.name, substr, timeout)
-}
-
-func (p *process) findLogLine(substr string) (string, bool) {
-	f, err := os.Open(p.logPath)
-	if err != nil {
-		return "", false
-	}
-	defer func() { _ = f.Close() }()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if strings.Contains(s.Text(), substr) {
-			return s.Text(), true
-		}
-	}
-	return "", false
 }
