@@ -4,6 +4,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,17 +19,61 @@ var _ = Describe("A tenant on the default install", func() {
 	var w *world
 	BeforeEach(func(ctx SpecContext) { w = newWorld(ctx) })
 
-	It("installs its own Release as its namespace's capstan-release account, and a reader sees it (baseline)", func(ctx SpecContext) {
-		w.create(ctx, w.probe("base", nil).Obj())
+	It("installs and uninstalls its own Release as its namespace's capstan-release account, and a reader sees it (baseline)", func(ctx SpecContext) {
+		rel := w.probe("base", nil).Obj()
+		w.create(ctx, rel)
 		testsupport.Kube{Client: admin}.ExpectReadyAt(ctx, w.ns, "base", 1)
 		Expect(admin.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "base-probe"}, &corev1.ConfigMap{})).To(Succeed())
 		Expect(testsupport.Kube{Client: admin}.Records(ctx, w.ns, "base")).To(Equal([]string{"v1=deployed"}))
 
 		By("the reader reads the Release and its status, but not the revision record")
-		rel := &capstanv1.Release{}
-		Expect(w.viewer.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "base"}, rel)).To(Succeed())
-		Expect(meta(rel.Status.Conditions, capstanv1.ReadyCondition).Status).To(Equal(metav1.ConditionTrue))
+		seen := &capstanv1.Release{}
+		Expect(w.viewer.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "base"}, seen)).To(Succeed())
+		Expect(meta(seen.Status.Conditions, capstanv1.ReadyCondition).Status).To(Equal(metav1.ConditionTrue))
 		expectForbidden(w.viewer.List(ctx, &corev1.SecretList{}, client.InNamespace(w.ns)))
+		expectCanaryNowhere(ctx)
+
+		By("deleting it as the tenant uninstalls it as the same account")
+		Expect(w.editor.Delete(ctx, rel)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(rel), &capstanv1.Release{})).To(Satisfy(apierrors.IsNotFound))
+			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "base-probe"}, &corev1.ConfigMap{})).To(Satisfy(apierrors.IsNotFound))
+			g.Expect(testsupport.Kube{Client: admin}.Records(ctx, w.ns, "base")).To(BeEmpty())
+		}).WithContext(ctx).Should(Succeed())
+	})
+
+	It("pulls its chart with repository credentials read as its own identity: AccessDenied when it may not read them", func(ctx SpecContext) {
+		By("a ChartRepository with credentials, read as the namespace's capstan-release, becomes Ready")
+		Expect(admin.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "repo-auth"},
+			Data: map[string][]byte{"username": []byte("reader"), "password": []byte("not-the-canary")}})).To(Succeed())
+		private := testsupport.MakeChartRepository("private", w.ns, charts.URL).Obj()
+		private.Spec.SecretRef = &capstanv1.LocalObjectReference{Name: "repo-auth"}
+		Expect(w.editor.Create(ctx, private)).To(Succeed())
+		Eventually(func(g Gomega) {
+			cr := &capstanv1.ChartRepository{}
+			g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(private), cr)).To(Succeed())
+			g.Expect(meta(cr.Status.Conditions, capstanv1.ReadyCondition).Status).To(Equal(metav1.ConditionTrue))
+		}).WithContext(ctx).Should(Succeed())
+
+		By("a Release acting as an account that may keep its records but not read that Secret")
+		const account, name = "limited", "pull"
+		Expect(admin.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: account}})).To(Succeed())
+		Expect(admin.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: account}, Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"*"}},
+			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"list", "create", "update", "patch", "delete"}},
+			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{"sh.helm.release.v1." + name + ".v1"}},
+		}})).To(Succeed())
+		Expect(admin.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: account},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: account},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: w.ns, Name: account}},
+		})).To(Succeed())
+		w.create(ctx, testsupport.MakeRelease(name, w.ns).Chart("private", "probe", "1.0.0").ServiceAccount(account).Obj())
+		w.expectRefused(ctx, name, Equal(capstanv1.AccessDeniedReason), true,
+			"system:serviceaccount:"+w.ns+":"+account, `"repo-auth"`)
+		Consistently(func(g Gomega) {
+			g.Expect(testsupport.Kube{Client: admin}.Records(ctx, w.ns, name)).To(BeEmpty())
+			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: name + "-probe"}, &corev1.ConfigMap{})).To(Satisfy(apierrors.IsNotFound))
+		}).WithContext(ctx).Should(Succeed())
 		expectCanaryNowhere(ctx)
 	})
 
