@@ -104,6 +104,36 @@ var _ = Describe("A tenant on the default install", func() {
 		expectCanaryNowhere(ctx)
 	})
 
+	It("installs into another namespace only once that namespace's owner grants its account (the delegation the refusals rely on)", func(ctx SpecContext) {
+		rel := w.probe("granted", nil).Obj()
+		rel.Spec.TargetNamespace = w.victim
+		grantEdit(ctx, w.victim, w.ns)
+		w.create(ctx, rel)
+		testsupport.Kube{Client: admin}.ExpectReadyAt(ctx, w.ns, "granted", 1)
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: w.victim, Name: "granted-probe"}, &corev1.ConfigMap{})).To(Succeed())
+		Expect(testsupport.Kube{Client: admin}.Records(ctx, w.ns, "granted")).To(Equal([]string{"v1=deployed"}), "records stay in the Release's namespace")
+		expectCanaryNowhere(ctx)
+	})
+
+	It("cannot have its ChartRepository read credentials as the manager: AccessDenied when the namespace's account may not", func(ctx SpecContext) {
+		By("taking the namespace's capstan-release account's rights away (RBAC, not the account's existence, decides)")
+		var bindings rbacv1.RoleBindingList
+		Expect(admin.List(ctx, &bindings, client.InNamespace(w.ns))).To(Succeed())
+		for i := range bindings.Items {
+			if s := bindings.Items[i].Subjects; len(s) == 1 && s[0].Kind == rbacv1.ServiceAccountKind && s[0].Name == releaseAccount {
+				Expect(admin.Delete(ctx, &bindings.Items[i])).To(Succeed())
+			}
+		}
+		Expect(admin.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "repo-auth"},
+			Data: map[string][]byte{"username": []byte("reader"), "password": []byte("not-the-canary")}})).To(Succeed())
+		private := testsupport.MakeChartRepository("private", w.ns, charts.URL).Obj()
+		private.Spec.SecretRef = &capstanv1.LocalObjectReference{Name: "repo-auth"}
+		Expect(w.editor.Create(ctx, private)).To(Succeed())
+		w.expectRepositoryRefused(ctx, "private", Equal(capstanv1.AccessDeniedReason),
+			"system:serviceaccount:"+w.ns+":"+releaseAccount, `"repo-auth"`)
+		expectCanaryNowhere(ctx)
+	})
+
 	It("cannot have a hook bind cluster-admin: the hook is refused and no ClusterRoleBinding exists", func(ctx SpecContext) {
 		w.create(ctx, w.probe("escalate", map[string]any{"hook": map[string]any{"clusterAdmin": true}}).Obj())
 		w.expectRefused(ctx, "escalate", Equal(capstanv1.AccessDeniedReason), true,

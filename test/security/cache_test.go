@@ -3,6 +3,7 @@ package security
 import (
 	"context"
 	"fmt"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -87,6 +88,8 @@ func startCache(ctx context.Context, opts cache.Options) cache.Cache {
 		defer GinkgoRecover()
 		Expect(c.Start(cctx)).To(Succeed())
 	}()
-	Expect(c.WaitForCacheSync(ctx)).To(BeTrue())
+	syncCtx, cancelSync := context.WithTimeout(ctx, time.Minute)
+	defer cancelSync()
+	Expect(c.WaitForCacheSync(syncCtx)).To(BeTrue(), "the cache did not sync within a minute")
 	return c
 }

@@ -40,6 +40,9 @@ type world struct {
 	ns, victim string
 	// editor acts as the user bound to edit in ns, viewer as the one bound to view.
 	editor, viewer client.WithWatch
+	// neighbour acts as the user bound to edit in victim (the other tenant, for rows where two
+	// tenants' Releases meet).
+	neighbour client.WithWatch
 }
 
 // newWorld sets a world up and waits until the tenant's ChartRepository is Ready.
@@ -47,6 +50,7 @@ func newWorld(ctx context.Context) *world {
 	w := &world{ns: newTenantNamespace(ctx, "tenant-"), victim: newTenantNamespace(ctx, "victim-")}
 	w.editor = impersonate("editor:" + w.ns)
 	w.viewer = impersonate("viewer:" + w.ns)
+	w.neighbour = impersonate("editor:" + w.victim)
 	Expect(admin.Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: w.victim, Name: canarySecret},
 		Data:       map[string][]byte{"password": []byte(canary)},
@@ -74,6 +78,29 @@ func newTenantNamespace(ctx context.Context, prefix string) string {
 	bind(ctx, name, "edit", rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "editor:" + name})
 	bind(ctx, name, "view", rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "viewer:" + name})
 	return name
+}
+
+// grantEdit lets the capstan-release account of each of accountNamespaces edit namespace ns: a
+// namespace two tenants may both deploy into (the ownership rows).
+func grantEdit(ctx context.Context, ns string, accountNamespaces ...string) {
+	for _, from := range accountNamespaces {
+		bind(ctx, ns, "edit", rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: from, Name: releaseAccount})
+	}
+}
+
+// expectRepositoryRefused waits until the tenant's ChartRepository name is not Ready with a
+// reason reason matches and a message containing each of mentions (the network rows).
+func (w *world) expectRepositoryRefused(ctx context.Context, name string, reason types.GomegaMatcher, mentions ...string) {
+	Eventually(func(g Gomega) {
+		cr := &capstanv1.ChartRepository{}
+		g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: name}, cr)).To(Succeed())
+		ready := meta(cr.Status.Conditions, capstanv1.ReadyCondition)
+		g.Expect(ready.Status).To(Equal(metav1.ConditionFalse), "Ready: %+v", ready)
+		g.Expect(ready.Reason).To(reason, "Ready: %s", ready.Message)
+		for _, m := range mentions {
+			g.Expect(ready.Message).To(ContainSubstring(m))
+		}
+	}).WithContext(ctx).Should(Succeed())
 }
 
 // bind binds subject to the ClusterRole role inside namespace ns.

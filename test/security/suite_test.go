@@ -68,6 +68,9 @@ func TestSecurity(t *testing.T) {
 	SetDefaultEventuallyPollingInterval(250 * time.Millisecond)
 	SetDefaultConsistentlyDuration(3 * time.Second)
 	SetDefaultConsistentlyPollingInterval(500 * time.Millisecond)
+	// Every wait below passes the spec's context; without this a context without a deadline
+	// would let a wait run until the suite's timeout instead of the default above.
+	EnforceDefaultTimeoutsWhenUsingContexts()
 	RunSpecs(t, "Capstan's trust boundary, as tenants on the default install")
 }
 
@@ -206,7 +209,9 @@ func writeKubeconfig(cfg *rest.Config, path string) string {
 }
 
 // managerArgs are the Deployment's args with the listeners moved to free loopback ports and
-// the leader-election namespace named (a pod would take it from its service account).
+// the leader-election namespace named (a pod would take it from its service account). The
+// probe charts are served on a loopback address: should config/default ever refuse private
+// networks, append here the flag that allows the chart server's address, and only that.
 func managerArgs(deployment []string, probeAddr string) []string {
 	var out []string
 	for _, a := range deployment {
