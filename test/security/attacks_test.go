@@ -195,14 +195,84 @@ var _ = Describe("A tenant on the default install", func() {
 		w.expectNothingWritten(ctx, "intrude")
 	})
 
+	It("cannot leak a valuesFrom Secret value through a values.schema.json pattern message: SchemaInvalid names the path and rule", func(ctx SpecContext) {
+		w.ownCanary(ctx, "values.yaml", "password: "+canary)
+		w.create(ctx, testsupport.MakeRelease("schema", w.ns).Chart(repository, "schema-probe", "1.0.0").
+			ValuesFrom(capstanv1.ValuesReference{Kind: capstanv1.ValuesKindSecret, Name: canarySecret}).Obj())
+		w.expectRefused(ctx, "schema", Equal(capstanv1.SchemaInvalidReason), true, "password")
+		w.expectNothingWritten(ctx, "schema")
+		expectCanaryNowhere(ctx)
+	})
+
+	It("cannot leak a valuesFrom Secret value through a template fail message: redacted", func(ctx SpecContext) {
+		w.ownCanary(ctx, "password", canary)
+		w.create(ctx, w.probe("failing", nil).ValuesFrom(capstanv1.ValuesReference{
+			Kind: capstanv1.ValuesKindSecret, Name: canarySecret, Key: "password", TargetPath: "failWith"}).Obj())
+		w.expectRefused(ctx, "failing", Equal(capstanv1.RenderFailedReason), true, "refusing to render with")
+		w.expectNothingWritten(ctx, "failing")
+		expectCanaryNowhere(ctx)
+	})
+
+	It("cannot leak a Secret it may look up through a template fail message: redacted", func(ctx SpecContext) {
+		w.ownCanary(ctx, "password", canary)
+		w.create(ctx, w.probe("confess", map[string]any{"lookup": map[string]any{"name": canarySecret, "fail": true}}).Obj())
+		w.expectRefused(ctx, "confess", Equal(capstanv1.RenderFailedReason), true, "stolen:")
+		w.expectNothingWritten(ctx, "confess")
+		expectCanaryNowhere(ctx)
+	})
+
+	It("cannot share objects with a Release of the same release name and targetNamespace from another namespace: OwnershipConflict", func(ctx SpecContext) {
+		By("both tenants' accounts may write a shared namespace; the other tenant installs there first")
+		shared := newTenantNamespace(ctx, "shared-")
+		grantEdit(ctx, shared, w.ns, w.victim)
+		Expect(w.neighbour.Create(ctx, testsupport.MakeChartRepository(repository, w.victim, charts.URL).Obj())).To(Succeed())
+		first := testsupport.MakeRelease("app", w.victim).Chart(repository, "probe", "1.0.0").Obj()
+		first.Spec.TargetNamespace = shared
+		Expect(w.neighbour.Create(ctx, first)).To(Succeed())
+		testsupport.Kube{Client: admin}.ExpectReadyAt(ctx, w.victim, "app", 1)
+
+		By("the tenant's Release of the same name and target stalls and writes nothing")
+		second := w.probe("app", map[string]any{"name": "app-probe"}).Obj()
+		second.Spec.TargetNamespace = shared
+		w.create(ctx, second)
+		w.expectRefused(ctx, "app", Equal(capstanv1.OwnershipConflictReason), true, w.victim)
+		Consistently(func(g Gomega) {
+			g.Expect(testsupport.Kube{Client: admin}.Records(ctx, w.ns, "app")).To(BeEmpty())
+			g.Expect(testsupport.Kube{Client: admin}.Records(ctx, w.victim, "app")).To(Equal([]string{"v1=deployed"}))
+			first := testsupport.Kube{Client: admin}.Release(g, ctx, w.victim, "app")
+			g.Expect(meta(first.Status.Conditions, capstanv1.ReadyCondition).Status).To(Equal(metav1.ConditionTrue))
+		}).WithContext(ctx).Should(Succeed())
+		expectCanaryNowhere(ctx)
+	})
+
+	It("cannot takeOwnership of an object another release owns: OwnershipConflict", func(ctx SpecContext) {
+		w.create(ctx, w.probe("owner", nil).Obj())
+		testsupport.Kube{Client: admin}.ExpectReadyAt(ctx, w.ns, "owner", 1)
+		w.create(ctx, w.probe("thief", map[string]any{"name": "owner-probe"}).Install(capstanv1.Install{TakeOwnership: true}).Obj())
+		w.expectRefused(ctx, "thief", Equal(capstanv1.OwnershipConflictReason), true, "owner-probe", "owner")
+		Consistently(func(g Gomega) {
+			g.Expect(testsupport.Kube{Client: admin}.Records(ctx, w.ns, "thief")).To(BeEmpty())
+			cm := &corev1.ConfigMap{}
+			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "owner-probe"}, cm)).To(Succeed())
+			g.Expect(cm.Annotations).To(HaveKeyWithValue("meta.helm.sh/release-name", "owner"))
+		}).WithContext(ctx).Should(Succeed())
+	})
+
+	It("cannot point a ChartRepository at a cloud-metadata address: AddressNotAllowed", func(ctx SpecContext) {
+		Expect(w.editor.Create(ctx, testsupport.MakeChartRepository("metadata", w.ns, "http://169.254.169.254/charts").Obj())).To(Succeed())
+		w.expectRepositoryRefused(ctx, "metadata", Equal(capstanv1.AddressNotAllowedReason), "169.254.169.254")
+	})
+
+	It("cannot take the manager down with a chart that allocates without bound: RenderBudgetExceeded", func(ctx SpecContext) {
+		w.create(ctx, w.probe("hog", map[string]any{"allocate": true}).Obj())
+		w.expectRefused(ctx, "hog", Equal(capstanv1.RenderBudgetExceededReason), true, "render memory budget")
+		w.expectNothingWritten(ctx, "hog")
+		Expect(manager.running()).To(BeTrue(), "the manager survived")
+	})
+
 	// Rows other changes bring; each becomes an It when its change is on main (docs/security.md).
-	PIt("cannot leak a valuesFrom Secret value through a values.schema.json pattern message (schema-probe chart; redaction)")
-	PIt("cannot leak a valuesFrom Secret value through a template fail message (redaction)")
-	PIt("cannot leak a Secret value through an apiserver, drift or diff message (redaction)")
-	PIt("cannot share objects with a Release of the same release name and targetNamespace from another namespace: OwnershipConflict (ownership)")
-	PIt("cannot takeOwnership of an object another release owns: OwnershipConflict (ownership)")
-	PIt("cannot takeOwnership of an object of a helm release stored in the target namespace (ownership)")
-	PIt("cannot point a ChartRepository at a cloud-metadata address, directly or behind a redirect (netguard)")
-	PIt("cannot take the manager down with a chart that allocates without bound: RenderBudgetExceeded (render budget)")
+	PIt("cannot leak a Secret value through an apiserver, drift or diff message (redaction; covered on envtest by test/controllers and cmd/capstan)")
+	PIt("cannot takeOwnership of an object of a helm release stored in the target namespace (ownership; covered on envtest by test/controllers)")
+	PIt("cannot point a ChartRepository behind a redirect to a metadata address (netguard; covered by internal/repo)")
 	PIt("cannot crash-loop the manager: a reconcile that crashed it N times counts as failed (crash)")
 })

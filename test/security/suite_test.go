@@ -210,8 +210,8 @@ func writeKubeconfig(cfg *rest.Config, path string) string {
 
 // managerArgs are the Deployment's args with the listeners moved to free loopback ports and
 // the leader-election namespace named (a pod would take it from its service account). The
-// probe charts are served on a loopback address: should config/default ever refuse private
-// networks, append here the flag that allows the chart server's address, and only that.
+// probe charts are served on loopback, which config/default's --deny-private-networks refuses:
+// the chart server's one address is allowed, as an operator allows an in-cluster chart server.
 func managerArgs(deployment []string, probeAddr string) []string {
 	var out []string
 	for _, a := range deployment {
@@ -221,8 +221,11 @@ func managerArgs(deployment []string, probeAddr string) []string {
 		out = append(out, a)
 	}
 	return append(out, "--metrics-bind-address=0", "--health-probe-bind-address="+probeAddr,
-		"--leader-election-namespace="+managerNamespace)
+		"--leader-election-namespace="+managerNamespace, "--allow-networks="+chartServerIP+"/32")
 }
+
+// chartServerIP is the address httptest serves the probe charts on.
+const chartServerIP = "127.0.0.1"
 
 // startManager runs bin/manager with the token kubeconfig and waits until it is ready.
 func startManager(ctx context.Context, deploymentArgs []string) {
