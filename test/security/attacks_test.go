@@ -1,6 +1,9 @@
 package security
 
 import (
+	"net/http"
+	"net/http/httptest"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -263,6 +266,13 @@ var _ = Describe("A tenant on the default install", func() {
 		w.expectRepositoryRefused(ctx, "metadata", Equal(capstanv1.AddressNotAllowedReason), "169.254.169.254")
 	})
 
+	It("cannot point a ChartRepository at a server that redirects to a cloud-metadata address: AddressNotAllowed", func(ctx SpecContext) {
+		redirector := httptest.NewServer(http.RedirectHandler("http://169.254.169.254/latest/meta-data/", http.StatusFound))
+		DeferCleanup(redirector.Close)
+		Expect(w.editor.Create(ctx, testsupport.MakeChartRepository("redirect", w.ns, redirector.URL).Obj())).To(Succeed())
+		w.expectRepositoryRefused(ctx, "redirect", Equal(capstanv1.AddressNotAllowedReason), "169.254.169.254")
+	})
+
 	It("cannot take the manager down with a chart that allocates without bound: RenderBudgetExceeded", func(ctx SpecContext) {
 		w.create(ctx, w.probe("hog", map[string]any{"allocate": true}).Obj())
 		w.expectRefused(ctx, "hog", Equal(capstanv1.RenderBudgetExceededReason), true, "render memory budget")
@@ -273,6 +283,5 @@ var _ = Describe("A tenant on the default install", func() {
 	// Rows other changes bring; each becomes an It when its change is on main (docs/security.md).
 	PIt("cannot leak a Secret value through an apiserver, drift or diff message (redaction; covered on envtest by test/controllers and cmd/capstan)")
 	PIt("cannot takeOwnership of an object of a helm release stored in the target namespace (ownership; covered on envtest by test/controllers)")
-	PIt("cannot point a ChartRepository behind a redirect to a metadata address (netguard; covered by internal/repo)")
 	PIt("cannot crash-loop the manager: a reconcile that crashed it N times counts as failed (crash)")
 })
