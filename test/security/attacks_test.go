@@ -224,6 +224,15 @@ var _ = Describe("A tenant on the default install", func() {
 		expectCanaryNowhere(ctx)
 	})
 
+	It("cannot leak a valuesFrom Secret value through an API server rejection that quotes it: redacted", func(ctx SpecContext) {
+		w.ownCanary(ctx, "tag", canary)
+		w.create(ctx, w.probe("quoted", nil).ValuesFrom(capstanv1.ValuesReference{
+			Kind: capstanv1.ValuesKindSecret, Name: canarySecret, Key: "tag", TargetPath: "label"}).Obj())
+		w.expectRefused(ctx, "quoted", Equal(capstanv1.DryRunFailedReason), true, "quoted-probe")
+		w.expectNothingWritten(ctx, "quoted")
+		expectCanaryNowhere(ctx)
+	})
+
 	It("cannot share objects with a Release of the same release name and targetNamespace from another namespace: OwnershipConflict", func(ctx SpecContext) {
 		By("both tenants' accounts may write a shared namespace; the other tenant installs there first")
 		shared := newTenantNamespace(ctx, "shared-")
@@ -281,7 +290,7 @@ var _ = Describe("A tenant on the default install", func() {
 	})
 
 	// Rows other changes bring; each becomes an It when its change is on main (docs/security.md).
-	PIt("cannot leak a Secret value through an apiserver, drift or diff message (redaction; covered on envtest by test/controllers and cmd/capstan)")
+	PIt("cannot leak a Secret value through a drift or diff message (redaction; covered by internal/reconcile and cmd/capstan)")
 	PIt("cannot takeOwnership of an object of a helm release stored in the target namespace (ownership; covered on envtest by test/controllers)")
 	PIt("cannot crash-loop the manager: a reconcile that crashed it N times counts as failed (crash)")
 })
