@@ -270,6 +270,21 @@ var _ = Describe("A tenant on the default install", func() {
 		}).WithContext(ctx).Should(Succeed())
 	})
 
+	It("cannot takeOwnership of an object of a helm release stored in the target namespace: OwnershipConflict", func(ctx SpecContext) {
+		target := newTenantNamespace(ctx, "helm-")
+		grantEdit(ctx, target, w.ns)
+		installHelmRelease(ctx, target, "web")
+		rel := w.probe("web", nil).Install(capstanv1.Install{TakeOwnership: true}).Obj()
+		rel.Spec.TargetNamespace = target
+		w.create(ctx, rel)
+		w.expectRefused(ctx, "web", Equal(capstanv1.OwnershipConflictReason), true, "owned by helm release "+target+"/web")
+		Consistently(func(g Gomega) {
+			g.Expect(testsupport.Kube{Client: admin}.Records(ctx, w.ns, "web")).To(BeEmpty())
+			g.Expect(testsupport.Kube{Client: admin}.Records(ctx, target, "web")).To(Equal([]string{"v1=deployed"}), "helm's record is not touched")
+			g.Expect(helmNote(g, ctx, target, "web")).To(Equal("from-helm"))
+		}).WithContext(ctx).Should(Succeed())
+	})
+
 	It("cannot point a ChartRepository at a cloud-metadata address: AddressNotAllowed", func(ctx SpecContext) {
 		Expect(w.editor.Create(ctx, testsupport.MakeChartRepository("metadata", w.ns, "http://169.254.169.254/charts").Obj())).To(Succeed())
 		w.expectRepositoryRefused(ctx, "metadata", Equal(capstanv1.AddressNotAllowedReason), "169.254.169.254")
@@ -291,6 +306,5 @@ var _ = Describe("A tenant on the default install", func() {
 
 	// Rows other changes bring; each becomes an It when its change is on main (docs/security.md).
 	PIt("cannot leak a Secret value through a drift or diff message (redaction; covered by internal/reconcile and cmd/capstan)")
-	PIt("cannot takeOwnership of an object of a helm release stored in the target namespace (ownership; covered on envtest by test/controllers)")
 	PIt("cannot crash-loop the manager: a reconcile that crashed it N times counts as failed (crash)")
 })
