@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/capstan-dev/capstan/controllers"
+	"github.com/capstan-dev/capstan/internal/options"
 )
 
 var _ = Describe("The manager's informer cache", func() {
@@ -48,7 +49,8 @@ data: {values.yaml: "password: %[2]s"}
 		}).WithContext(ctx).Should(Succeed())
 
 		By("the manager's cache options strip it, typed and metadata-only")
-		opts := controllers.CacheOptions()
+		opts, err := controllers.CacheOptions(options.Defaults())
+		Expect(err).NotTo(HaveOccurred())
 		opts.Scheme = scheme
 		stripped := startCache(ctx, opts)
 		Eventually(func(g Gomega) {
