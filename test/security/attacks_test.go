@@ -303,8 +303,4 @@ var _ = Describe("A tenant on the default install", func() {
 		w.expectNothingWritten(ctx, "hog")
 		Expect(manager.running()).To(BeTrue(), "the manager survived")
 	})
-
-	// Rows other changes bring; each becomes an It when its change is on main (docs/security.md).
-	PIt("cannot leak a Secret value through a drift or diff message (redaction; covered by internal/reconcile and cmd/capstan)")
-	PIt("cannot crash-loop the manager: a reconcile that crashed it N times counts as failed (crash)")
 })
