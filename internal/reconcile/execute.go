@@ -104,6 +104,9 @@ func recordHooks(hooks []manifest.Hook) []*storage.Hook {
 // execute writes a checked plan: pending record, pre hooks, apply, wait, post hooks, prune, and
 // the record's final status. A failure after the record exists marks it failed.
 func (s *session) execute(ctx context.Context, p *plan) error {
+	if err := s.writeAhead(ctx, p); err != nil {
+		return err
+	}
 	if err := s.createRecord(ctx, p.record); err != nil {
 		return err
 	}
@@ -117,6 +120,26 @@ func (s *session) execute(ctx context.Context, p *plan) error {
 		return s.fail(ctx, p, applied, err)
 	}
 	return s.succeed(ctx, p)
+}
+
+// writeAhead makes the union of the objects the release may own durable before the first write of
+// the revision: status.inventory becomes everything the release may own so far (ownedRefs) plus
+// the revision's objects, and is written now, or nothing else is. Until a prune or an uninstall
+// has deleted them, these objects stay in the inventory, so no interruption can orphan them.
+func (s *session) writeAhead(ctx context.Context, p *plan) error {
+	owned, err := s.ownedRefs(ctx)
+	if err != nil {
+		return err
+	}
+	s.rel.Status.Inventory = inventoryOf(unionRefs(refsOf(p.objects), owned))
+	if s.patcher == nil {
+		return nil
+	}
+	if err := s.patcher.Patch(ctx, s.rel); err != nil {
+		return transientErr(ReasonReconcileFailed,
+			fmt.Errorf("recording the objects revision %d may write before writing any: %w", p.record.Version, err))
+	}
+	return nil
 }
 
 // createRecord stores the pending record; a conflict means another writer got there first.
@@ -260,7 +283,9 @@ func (s *session) fail(ctx context.Context, p *plan, applied []apply.ObjectRef, 
 	}
 	applied = s.cleanupOnFail(ctx, p, applied)
 	if previous, err := s.previousRefs(ctx); err == nil {
-		s.rel.Status.Inventory = inventoryOf(previous, applied)
+		// Everything written ahead stays: the objects of a failed revision are pruned by the next
+		// successful action or in-sync reconcile.
+		s.rel.Status.Inventory = inventoryOf(unionRefs(applied, refsOf(p.objects), previous))
 	}
 	s.actionFailed = true
 	reason := failureReason(p.action)

@@ -121,14 +121,47 @@ func (s *session) recordObjects(ctx context.Context, rec *storage.Release) ([]*u
 	return objs, nil
 }
 
-// previousRefs is what the release had before the revision being written: the inventory (which
-// keeps objects whose deletion failed) and the deployed record's objects.
+// previousRefs is what the release had before the revision being written: everything it may own
+// by its durable state (ownedRefs).
 func (s *session) previousRefs(ctx context.Context) ([]apply.ObjectRef, error) {
+	return s.ownedRefs(ctx)
+}
+
+// ownedRefs is every object the release may own, read only from durable state: status.inventory
+// (written ahead of every revision, and kept while a deletion fails), the deployed record's objects,
+// and the objects of every record newer than the deployed one — revisions that failed or were
+// interrupted after their record was created, whose objects may be partly applied. A prune or an
+// uninstall that starts from it leaves no orphan, whatever step a crash interrupted.
+func (s *session) ownedRefs(ctx context.Context) ([]apply.ObjectRef, error) {
 	objs, err := s.deployedObjects(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return unionRefs(inventoryRefs(s.rel.Status.Inventory), refsOf(objs)), nil
+	sets := [][]apply.ObjectRef{inventoryRefs(s.rel.Status.Inventory), refsOf(objs)}
+	for _, rec := range recordsAfterDeployed(s.records) {
+		if rec.DecodeError() != nil {
+			continue
+		}
+		objs, err := s.recordObjects(ctx, rec)
+		if err != nil {
+			ctrl.LoggerFrom(ctx).Info("the manifest of an undeployed revision cannot be read; its objects are not pruned",
+				"revision", rec.Version, "error", err.Error())
+			continue
+		}
+		sets = append(sets, refsOf(objs))
+	}
+	return unionRefs(sets...), nil
+}
+
+// recordsAfterDeployed returns the records newer than the newest deployed one (all of them when
+// none is deployed). records are sorted by version.
+func recordsAfterDeployed(records []*storage.Release) []*storage.Release {
+	for i := len(records) - 1; i >= 0; i-- {
+		if records[i].Info.Status == storage.StatusDeployed {
+			return records[i+1:]
+		}
+	}
+	return records
 }
 
 // prune deletes what previous has and current does not, in uninstall order, and returns the
@@ -163,7 +196,11 @@ func (s *session) settle(ctx context.Context) error {
 		return err
 	}
 	current := refsOf(objs)
-	failed, pruneErr := s.prune(ctx, s.newApplier(false, false, false), inventoryRefs(s.rel.Status.Inventory), current)
+	owned, err := s.ownedRefs(ctx)
+	if err != nil {
+		return err
+	}
+	failed, pruneErr := s.prune(ctx, s.newApplier(false, false, false), owned, current)
 	s.rel.Status.Inventory = inventoryOf(current, failed)
 	if pruneErr == nil {
 		st := &s.rel.Status

@@ -115,21 +115,10 @@ func (s *session) uninstall(ctx context.Context) error {
 	return nil
 }
 
-// uninstallRefs is everything the release may have written: the newest and the deployed
-// record's objects, and the inventory.
+// uninstallRefs is everything the release may have written (ownedRefs: the inventory, the
+// deployed record and every record newer than it).
 func (s *session) uninstallRefs(ctx context.Context) ([]apply.ObjectRef, error) {
-	sets := [][]apply.ObjectRef{inventoryRefs(s.rel.Status.Inventory)}
-	for _, rec := range []*storage.Release{lastRecord(s.records), deployedRecord(s.records)} {
-		if rec == nil || rec.DecodeError() != nil {
-			continue
-		}
-		objs, err := s.recordObjects(ctx, rec)
-		if err != nil {
-			return nil, err
-		}
-		sets = append(sets, refsOf(objs))
-	}
-	return unionRefs(sets...), nil
+	return s.ownedRefs(ctx)
 }
 
 // deleteHooks runs the delete hooks of the newest record, unless uninstall hooks are off.
