@@ -66,6 +66,9 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		}
 	}
 	if rel.Spec.Suspend {
+		if err := r.Engine.RecoverSuspended(ctx, rel); err != nil {
+			ctrl.LoggerFrom(ctx).Info("could not recover the pending revisions of a suspended release", "error", err.Error())
+		}
 		r.Engine.Suspended(rel)
 		return ctrl.Result{}, nil
 	}

@@ -82,7 +82,8 @@ func SetupRelease(mgr ctrl.Manager, opts options.Options, deps ReleaseDeps) erro
 		Options: reconcile.Options{AllowCrossNamespaceRefs: opts.AllowCrossNamespaceRefs, ChartLimits: chart.Limits{
 			MaxArchiveSize: opts.Limits.MaxChartSize, MaxDecompressedSize: opts.Limits.MaxDecompressedSize,
 			MaxFileSize: opts.Limits.MaxFileSize,
-		}, RenderLimits: renderLimits(budget), Templates: templates, Schemas: schemas},
+		}, RenderLimits: renderLimits(budget), Templates: templates, Schemas: schemas,
+			ForeignPendingTimeout: opts.ForeignPendingTimeout},
 	}
 	r := &ReleaseReconciler{Client: mgr.GetClient(), Engine: engine, Concurrency: opts.ReleaseConcurrency}
 	return r.SetupWithManager(mgr)

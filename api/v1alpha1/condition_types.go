@@ -201,6 +201,10 @@ const (
 	// PendingRecoveredReason is used on Released=False when a revision left pending by an
 	// interrupted controller was marked failed so that the release can move on.
 	PendingRecoveredReason = "PendingRecovered"
+
+	// OperationInProgressReason is used while another tool's (helm's) operation on the release
+	// is pending and not yet stale: the controller waits for it rather than writing over it.
+	OperationInProgressReason = "OperationInProgress"
 )
 
 // Reasons of a Release's actions, used on Released, Remediated and Ready.

@@ -63,7 +63,8 @@ type Options struct {
 	WatchLabelSelector string
 	// ShardName names this manager's shard in its leader-election Lease; empty derives a name
 	// from WatchLabelSelector.
-	ShardName string
+	ShardName             string
+	ForeignPendingTimeout time.Duration
 }
 
 // ShardLabel is the label the sharding convention keys shards by: a manager started with
@@ -85,6 +86,7 @@ func Defaults() Options {
 		LogFormat:               "json",
 		LogLevel:                "info",
 		GracefulShutdownTimeout: 30 * time.Second,
+		ForeignPendingTimeout:   15 * time.Minute,
 	}
 }
 
@@ -128,6 +130,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.WatchLabelSelector, "watch-label-selector", o.WatchLabelSelector,
 		"Only watch and reconcile Releases and ChartRepositories whose labels match this selector, such as "+ShardLabel+"=shard1, or '!"+ShardLabel+"' for the unsharded rest (empty: all).")
 	fs.StringVar(&o.ShardName, "shard-name", o.ShardName, "Name of this manager's shard, appended to the leader-election ID (default: derived from --watch-label-selector).")
+	fs.DurationVar(&o.ForeignPendingTimeout, "foreign-pending-timeout", o.ForeignPendingTimeout, "How long a pending revision written by another tool (helm) is waited on before it is marked failed.")
 }
 
 // WatchSelector parses WatchLabelSelector; it returns nil when the manager watches everything.
@@ -191,6 +194,9 @@ func (o *Options) Validate() error {
 		if v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %d", name, v))
 		}
+	}
+	if o.ForeignPendingTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--foreign-pending-timeout must be positive, got %s", o.ForeignPendingTimeout))
 	}
 	if o.LogFormat != "json" && o.LogFormat != "console" {
 		errs = append(errs, fmt.Errorf("--log-format must be json or console, got %q", o.LogFormat))

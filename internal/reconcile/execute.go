@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -82,9 +83,10 @@ func (s *session) firstDeployed(now time.Time) time.Time {
 	return now
 }
 
-// recordLabels are the labels of every record this Release writes.
+// recordLabels are the labels of every record this Release writes (the attempt is added when the
+// record is created).
 func (s *session) recordLabels(chartDigest string) map[string]string {
-	labels := map[string]string{ReleaseUIDLabel: string(s.rel.UID)}
+	labels := map[string]string{ReleaseUIDLabel: string(s.rel.UID), GenerationLabel: strconv.FormatInt(s.rel.Generation, 10)}
 	if chartDigest != "" {
 		labels[ChartDigestLabel] = chartDigest
 	}
@@ -107,9 +109,13 @@ func (s *session) execute(ctx context.Context, p *plan) error {
 	if err := s.writeAhead(ctx, p); err != nil {
 		return err
 	}
+	attempt := s.r.beginAttempt()
+	defer s.r.endAttempt(attempt)
+	p.record.Labels[AttemptLabel] = attempt
 	if err := s.createRecord(ctx, p.record); err != nil {
 		return err
 	}
+	s.pruneHistory(ctx)
 	if p.rollbackRequest != "" {
 		s.rel.Status.LastHandledRollbackTo = p.rollbackRequest
 	}
@@ -223,6 +229,15 @@ func (s *session) succeed(ctx context.Context, p *plan) error {
 		return err
 	}
 	return pruneErr
+}
+
+// pruneHistory prunes the records to maxHistory after a record was created, as Helm does, so that
+// a crash loop cannot grow them without bound; the newest deployed revision and the newest one
+// are never removed. A failure is logged: the next creation or success prunes again.
+func (s *session) pruneHistory(ctx context.Context) {
+	if _, err := s.store.Prune(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName(), s.rel.GetMaxHistory()); err != nil {
+		ctrl.LoggerFrom(ctx).Info("could not prune the history", "error", err.Error())
+	}
 }
 
 // afterDeploy supersedes older deployed revisions and prunes history to maxHistory.

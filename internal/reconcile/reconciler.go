@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -85,6 +86,12 @@ type Options struct {
 	Schemas *values.SchemaCache
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// ForeignPendingTimeout is how long a pending revision another tool (helm) wrote is waited on
+	// before it is marked failed (default DefaultForeignPendingTimeout).
+	ForeignPendingTimeout time.Duration
+	// CrashLoopLimit is how many interrupted attempts of the same desired state count as one
+	// failed attempt (default DefaultCrashLoopLimit).
+	CrashLoopLimit int
 }
 
 // Reconciler runs the release state machine. Its fields are the collaborators; nil Waiter and
@@ -111,6 +118,8 @@ type Reconciler struct {
 
 	// budgetMemo keeps Releases whose render went over budget from rendering again unchanged.
 	budgetMemo renderBudgetMemo
+	// attempts holds the ids of the attempts running in this process.
+	attempts sync.Map
 }
 
 func (r *Reconciler) now() time.Time {

@@ -101,6 +101,12 @@ func (s *session) remediate(ctx context.Context) error {
 		if target == nil {
 			return stallErr(capstanv1.RetriesExhaustedReason, exhausted)
 		}
+		if n := interruptedRollbacks(s.records, string(s.rel.UID)); n >= s.r.crashLoopLimit() {
+			msg := fmt.Sprintf("the rollback to revision %d was interrupted %d time(s); giving up", target.Version, n)
+			setCondition(s.rel, capstanv1.RemediatedCondition, metav1.ConditionFalse, capstanv1.RollbackFailedReason, msg)
+			s.event(corev1EventWarning, capstanv1.RollbackFailedReason, "Remediate", msg)
+			return stallErr(capstanv1.RetriesExhaustedReason, exhausted)
+		}
 		if err := s.rollbackTo(ctx, target, ""); err != nil {
 			return err
 		}

@@ -55,7 +55,8 @@ func (r *Reconciler) newSession(rel *capstanv1.Release, p *StatusPatcher) *sessi
 // decision out.
 func (s *session) run(ctx context.Context) error {
 	steps := []func(context.Context) error{
-		s.checkReferences, s.checkDependencies, s.connect, s.loadRecords, s.resolveChart, s.composeValues,
+		s.checkReferences, s.connect, s.loadRecords, s.checkDependencies, s.resolveChart, s.composeValues,
+		s.countCrashes,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
@@ -157,7 +158,8 @@ func releaseOwner(rel *capstanv1.Release) apply.Owner {
 }
 
 // loadRecords reads the release's records, refuses a release name another Release owns, and
-// marks revisions left pending by an interrupted reconcile as failed.
+// recovers revisions left pending by an interrupted reconcile (before waiting on dependencies, so
+// that a blocked Release does not keep a pending record that helm would refuse to touch).
 func (s *session) loadRecords(ctx context.Context) error {
 	if err := s.listRecords(ctx); err != nil {
 		return err
@@ -206,30 +208,6 @@ func containsUID(cs []candidate, uid string) bool {
 		}
 	}
 	return false
-}
-
-// recoverPending marks revisions left pending as failed. This controller runs one operation per
-// release at a time, so a pending revision seen here belongs to an interrupted reconcile.
-func (s *session) recoverPending(ctx context.Context) error {
-	pending := false
-	for _, r := range s.records {
-		pending = pending || r.Info.Status.IsPending()
-	}
-	if !pending {
-		return nil
-	}
-	recovered, err := s.store.RecoverPending(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName())
-	if isConflict(err) {
-		return waitErr("Conflict", s.r.conflictRequeue(), err)
-	}
-	if err != nil {
-		return apiErr(capstanv1.StorageFailedReason, fmt.Errorf("recovering pending revisions: %w", err))
-	}
-	for _, r := range recovered {
-		s.event(corev1EventWarning, capstanv1.PendingRecoveredReason, "Recover",
-			fmt.Sprintf("revision %d was left pending by an interrupted reconcile and is now marked failed", r.Version))
-	}
-	return s.listRecords(ctx)
 }
 
 // checkDependencies waits until every Release in spec.dependsOn is Ready for its current

@@ -55,14 +55,22 @@ func (r *Reconciler) namespaceTerminating(ctx context.Context, name string) bool
 	return !ns.DeletionTimestamp.IsZero()
 }
 
+// finalize uninstalls from the records, not only from what status says: a crash after a record
+// was created and before status mentioned it leaves a record that status does not know of. A
+// Release whose status shows nothing and whose records cannot be read (its service account is
+// gone) is let go, as it most likely never wrote anything.
 func (s *session) finalize(ctx context.Context) error {
-	if len(s.rel.Status.History) == 0 && s.rel.Status.Inventory.Len() == 0 {
-		return nil // this Release never wrote a revision
-	}
+	wroteNothing := len(s.rel.Status.History) == 0 && s.rel.Status.Inventory.Len() == 0
 	if err := s.connect(ctx); err != nil {
+		if wroteNothing {
+			return nil
+		}
 		return err
 	}
 	if err := s.listRecords(ctx); err != nil {
+		if wroteNothing {
+			return nil
+		}
 		return err
 	}
 	if err := s.checkNameOwner(ctx); err != nil {
@@ -169,4 +177,28 @@ func (s *session) removeRecords(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// RecoverSuspended recovers the pending revisions that this Release's own interrupted attempts
+// left, for a Release that is suspended (and so does nothing else): helm, and the Release once
+// resumed, then find no operation in progress. Records written by other tools are left alone.
+func (r *Reconciler) RecoverSuspended(ctx context.Context, rel *capstanv1.Release) error {
+	s := r.newSession(rel, nil)
+	if err := s.connect(ctx); err != nil {
+		return err
+	}
+	if err := s.listRecords(ctx); err != nil {
+		return err
+	}
+	ownPending := false
+	for _, rec := range s.records {
+		ownPending = ownPending || (rec.Info.Status.IsPending() && writtenByCapstan(rec))
+	}
+	if !ownPending {
+		return nil
+	}
+	if err := s.checkNameOwner(ctx); err != nil {
+		return err
+	}
+	return s.recoverRecords(ctx, true)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // UpdateStatus writes a revision's new status. It takes from rel only what a status change
@@ -122,9 +123,7 @@ func (s *Store) RecoverPending(ctx context.Context, ns, name string) ([]*Release
 		if !rel.Info.Status.IsPending() {
 			continue
 		}
-		was := rel.Info.Status
-		rel.Info.Status = StatusFailed
-		rel.Info.Description = fmt.Sprintf("Release %q was left %s by an interrupted operation; marked failed", name, was)
+		MarkInterrupted(rel)
 		if err := s.UpdateStatus(ctx, rel); err != nil {
 			return done, err
 		}
@@ -174,4 +173,30 @@ func pruneCandidates(rels []*Release, maxHistory int) []*Release {
 		out = append(out, rel)
 	}
 	return out
+}
+
+// interruptedSuffix ends the description of a revision marked failed because the operation that
+// wrote it was interrupted.
+const interruptedSuffix = " by an interrupted operation; marked failed"
+
+// MarkInterrupted changes a pending revision in memory to failed, with a description that says
+// which pending status the interrupted operation left it in (InterruptedFrom reads it back).
+func MarkInterrupted(rel *Release) {
+	was := rel.Info.Status
+	rel.Info.Status = StatusFailed
+	rel.Info.Description = fmt.Sprintf("Release %q was left %s%s", rel.Name, was, interruptedSuffix)
+}
+
+// InterruptedFrom reports whether a failed revision was marked failed by MarkInterrupted, and the
+// pending status it was left in.
+func InterruptedFrom(rel *Release) (Status, bool) {
+	desc := rel.Info.Description
+	if rel.Info.Status != StatusFailed || !strings.HasSuffix(desc, interruptedSuffix) {
+		return "", false
+	}
+	_, after, ok := strings.Cut(strings.TrimSuffix(desc, interruptedSuffix), " was left ")
+	if !ok || !Status(after).IsPending() {
+		return "", false
+	}
+	return Status(after), true
 }

@@ -66,3 +66,34 @@ func TestStatus_predicates(t *testing.T) {
 	g.Expect(Status("").IsKnown()).To(BeFalse())
 	g.Expect(Status("Deployed").IsKnown()).To(BeFalse())
 }
+
+func TestMarkInterrupted(t *testing.T) {
+	cases := map[string]struct {
+		status   Status
+		describe func(*Release)
+		want     Status
+		wantOK   bool
+	}{
+		"a pending upgrade is read back":    {status: StatusPendingUpgrade, want: StatusPendingUpgrade, wantOK: true},
+		"a pending rollback is read back":   {status: StatusPendingRollback, want: StatusPendingRollback, wantOK: true},
+		"an ordinary failure is not one":    {status: StatusFailed, describe: func(r *Release) { r.Info.Description = "Upgrade failed: boom" }},
+		"a changed status no longer is one": {status: StatusPendingInstall, describe: func(r *Release) { r.Info.Status = StatusSuperseded }},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			r := &Release{Name: "web", Info: Info{Status: tc.status}}
+			if tc.status.IsPending() {
+				MarkInterrupted(r)
+				g.Expect(r.Info.Status).To(Equal(StatusFailed))
+				g.Expect(r.Info.Description).To(Equal(`Release "web" was left ` + string(tc.status) + " by an interrupted operation; marked failed"))
+			}
+			if tc.describe != nil {
+				tc.describe(r)
+			}
+			was, ok := InterruptedFrom(r)
+			g.Expect(ok).To(Equal(tc.wantOK))
+			g.Expect(was).To(Equal(tc.want))
+		})
+	}
+}

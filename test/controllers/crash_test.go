@@ -1,0 +1,136 @@
+package controllers_test
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/reconcile"
+	"github.com/capstan-dev/capstan/internal/storage"
+)
+
+// extraConfigMap is a manifest document of one ConfigMap.
+func extraConfigMap(name string) string {
+	return "---\n# Source: demo/templates/extra-crash.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\ndata:\n  a: b\n"
+}
+
+// ownedConfigMap creates a ConfigMap carrying the release's ownership metadata, as an apply of an
+// interrupted revision would have left it.
+func ownedConfigMap(ctx SpecContext, ns, release, name string) {
+	cm := &unstructured.Unstructured{}
+	cm.SetAPIVersion("v1")
+	cm.SetKind("ConfigMap")
+	cm.SetNamespace(ns)
+	cm.SetName(name)
+	apply.SetOwnership(cm, apply.Owner{Name: release, Namespace: ns})
+	Expect(k8sClient.Create(ctx, cm)).To(Succeed())
+}
+
+// interruptedRevision stores a pending copy of revision from as revision to, written by uid's
+// Release in an attempt no process runs any more, with extra documents in its manifest.
+func interruptedRevision(ctx SpecContext, ns, name string, from, to int, uid string, extra string) {
+	pending := record(ctx, ns, name, from)
+	pending.Version = to
+	pending.Info.Status = storage.StatusPendingUpgrade
+	pending.Info.Description = "Preparing upgrade"
+	pending.Info.LastDeployed = time.Now().UTC()
+	pending.Manifest += extra
+	pending.Labels = map[string]string{}
+	if uid != "" {
+		pending.Labels = map[string]string{reconcile.ReleaseUIDLabel: uid, reconcile.AttemptLabel: "gone"}
+	}
+	Expect(storage.NewStore(k8sClient).Create(ctx, pending)).To(Succeed())
+}
+
+var _ = Describe("A Release whose controller was killed", func() {
+	It("uninstalls the objects of a revision interrupted before its status said anything, reading the records", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, demo("orphan", ns, "1.0.0").Obj())).To(Succeed())
+		rel := expectReadyAt(ctx, ns, "orphan", 1)
+
+		By("leaving revision 2 pending with an object applied, which status does not know of")
+		interruptedRevision(ctx, ns, "orphan", 1, 2, string(rel.UID), extraConfigMap("orphan-extra"))
+		ownedConfigMap(ctx, ns, "orphan", "orphan-extra")
+
+		By("deleting the Release")
+		Expect(k8sClient.Delete(ctx, rel)).To(Succeed())
+		Eventually(func() bool {
+			return exists(ctx, &capstanv1.Release{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orphan"}})
+		}).Should(BeFalse())
+		Expect(exists(ctx, cmRef(ns, "orphan-extra"))).To(BeFalse(), "the interrupted revision's object is not orphaned")
+		Expect(exists(ctx, cmRef(ns, "orphan-config"))).To(BeFalse())
+		Expect(records(ctx, ns, "orphan")).To(BeEmpty(), "the interrupted record is not left behind")
+	})
+
+	It("prunes what an interrupted revision applied once the next revision succeeds", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, demo("leak", ns, "1.0.0").Obj())).To(Succeed())
+		rel := expectReadyAt(ctx, ns, "leak", 1)
+		interruptedRevision(ctx, ns, "leak", 1, 2, string(rel.UID), extraConfigMap("leak-extra"))
+		ownedConfigMap(ctx, ns, "leak", "leak-extra")
+
+		update(ctx, ns, "leak", func(r *capstanv1.Release) { r.Spec.Chart.Version = "1.1.0" })
+		expectReadyAt(ctx, ns, "leak", 3)
+		Expect(records(ctx, ns, "leak")).To(Equal([]string{"v1=superseded", "v2=failed", "v3=deployed"}))
+		Eventually(func() bool { return exists(ctx, cmRef(ns, "leak-extra")) }).Should(BeFalse())
+	})
+
+	It("recovers its own pending record while suspended, and waits on helm's until it finishes", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, demo("held", ns, "1.0.0").Obj())).To(Succeed())
+		rel := expectReadyAt(ctx, ns, "held", 1)
+		update(ctx, ns, "held", func(r *capstanv1.Release) { r.Spec.Suspend = true })
+		Eventually(func(g Gomega) {
+			g.Expect(condition(getRelease(g, ctx, ns, "held"), capstanv1.ReadyCondition).Reason).To(Equal(capstanv1.SuspendedReason))
+		}).Should(Succeed())
+
+		By("recovering an own pending record of a suspended Release")
+		interruptedRevision(ctx, ns, "held", 1, 2, string(rel.UID), "")
+		update(ctx, ns, "held", func(r *capstanv1.Release) {
+			r.Annotations = map[string]string{capstanv1.ReconcileRequestAnnotation: "1"}
+		})
+		Eventually(func() []string { return records(ctx, ns, "held") }).Should(Equal([]string{"v1=deployed", "v2=failed"}))
+
+		By("waiting on a pending record helm wrote, once resumed")
+		interruptedRevision(ctx, ns, "held", 1, 3, "", "")
+		update(ctx, ns, "held", func(r *capstanv1.Release) { r.Spec.Suspend = false })
+		Eventually(func(g Gomega) {
+			g.Expect(condition(getRelease(g, ctx, ns, "held"), capstanv1.ReadyCondition).Reason).To(Equal(capstanv1.OperationInProgressReason))
+		}).Should(Succeed())
+		Consistently(func() []string { return records(ctx, ns, "held") }, 2*time.Second).
+			Should(Equal([]string{"v1=deployed", "v2=failed", "v3=pending-upgrade"}))
+
+		By("taking the release over once helm's upgrade finished")
+		store := storage.NewStore(k8sClient)
+		helm := record(ctx, ns, "held", 3)
+		helm.Info.Status = storage.StatusDeployed
+		Expect(store.UpdateStatus(ctx, helm)).To(Succeed())
+		_, err := store.Supersede(ctx, ns, "held", 3)
+		Expect(err).NotTo(HaveOccurred())
+		update(ctx, ns, "held", func(r *capstanv1.Release) {
+			r.Annotations = map[string]string{capstanv1.ReconcileRequestAnnotation: "2"}
+		})
+		expectReadyAt(ctx, ns, "held", 4)
+		Expect(records(ctx, ns, "held")).To(Equal([]string{"v1=superseded", "v2=failed", "v3=superseded", "v4=deployed"}))
+	})
+
+	It("repairs two deployed revisions left by a kill between deployed and superseded", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, demo("twin", ns, "1.0.0").Obj())).To(Succeed())
+		expectReadyAt(ctx, ns, "twin", 1)
+		twin := record(ctx, ns, "twin", 1)
+		twin.Version = 2
+		Expect(storage.NewStore(k8sClient).Create(ctx, twin)).To(Succeed())
+		Expect(records(ctx, ns, "twin")).To(Equal([]string{"v1=deployed", "v2=deployed"}))
+		update(ctx, ns, "twin", func(r *capstanv1.Release) {
+			r.Annotations = map[string]string{capstanv1.ReconcileRequestAnnotation: "1"}
+		})
+		Eventually(func() []string { return records(ctx, ns, "twin") }).Should(Equal([]string{"v1=superseded", "v2=deployed"}))
+		expectReadyAt(ctx, ns, "twin", 2)
+	})
+})
