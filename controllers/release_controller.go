@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,6 +28,9 @@ type ReleaseReconciler struct {
 	Engine *reconcile.Reconciler
 	// Concurrency is how many Releases are reconciled at once.
 	Concurrency int
+	// ShutdownGrace is how long a reconcile goes on after the manager began to shut down, to
+	// finish its current step and record the outcome (reconcile.ShutdownGrace).
+	ShutdownGrace time.Duration
 }
 
 // The manager's own rights (docs/security.md explains each). Everything done for a Release goes
@@ -45,7 +49,11 @@ type ReleaseReconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile handles one Release. The status is patched once at the end, and only if it changed.
+// On shutdown the reconcile finishes its current step, and the status is written with a fresh,
+// bounded context.
 func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	ctx, cancel := reconcile.Graceful(ctx, r.ShutdownGrace)
+	defer cancel()
 	rel := &capstanv1.Release{}
 	if err := r.Get(ctx, req.NamespacedName, rel); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -54,7 +62,11 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	patcher := reconcile.NewStatusPatcher(r.Client, rel)
-	defer func() { retErr = errors.Join(retErr, patcher.Patch(ctx, rel)) }()
+	defer func() {
+		fresh, cancel := reconcile.Fresh(ctx)
+		defer cancel()
+		retErr = errors.Join(retErr, patcher.Patch(fresh, rel))
+	}()
 	if !rel.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, rel, patcher)
 	}

@@ -85,7 +85,8 @@ func SetupRelease(mgr ctrl.Manager, opts options.Options, deps ReleaseDeps) erro
 		}, RenderLimits: renderLimits(budget), Templates: templates, Schemas: schemas,
 			ForeignPendingTimeout: opts.ForeignPendingTimeout},
 	}
-	r := &ReleaseReconciler{Client: mgr.GetClient(), Engine: engine, Concurrency: opts.ReleaseConcurrency}
+	r := &ReleaseReconciler{Client: mgr.GetClient(), Engine: engine, Concurrency: opts.ReleaseConcurrency,
+		ShutdownGrace: reconcile.ShutdownGrace(opts.GracefulShutdownTimeout)}
 	return r.SetupWithManager(mgr)
 }
 

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/capstan-dev/capstan/internal/failpoint"
 )
 
 // Options tune an Applier.
@@ -199,6 +201,7 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured) 
 	if err := a.WaitForCRDs(ctx, first); err != nil {
 		return applied, err
 	}
+	failpoint.Inject(failpoint.AfterApplyFirstStage)
 	return a.applyAll(ctx, rest, applied)
 }
 

@@ -21,9 +21,12 @@ func (s *session) noteCreated(ctx context.Context, p *plan) error {
 	if !p.cleanupOnFail {
 		return nil
 	}
-	previous, err := s.previousRefs(ctx)
-	if err != nil {
-		return err
+	previous := p.ownedBefore // The inventory now holds this revision's objects too (writeAhead).
+	if previous == nil {
+		var err error
+		if previous, err = s.previousRefs(ctx); err != nil {
+			return err
+		}
 	}
 	p.created = nil
 	for _, ref := range apply.Stale(refsOf(p.objects), previous) {

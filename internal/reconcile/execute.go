@@ -13,6 +13,7 @@ import (
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/failpoint"
 	"github.com/capstan-dev/capstan/internal/manifest"
 	"github.com/capstan-dev/capstan/internal/render"
 	"github.com/capstan-dev/capstan/internal/storage"
@@ -115,6 +116,7 @@ func (s *session) execute(ctx context.Context, p *plan) error {
 	if err := s.createRecord(ctx, p.record); err != nil {
 		return err
 	}
+	failpoint.Inject(failpoint.AfterPendingRecord)
 	s.pruneHistory(ctx)
 	if p.rollbackRequest != "" {
 		s.rel.Status.LastHandledRollbackTo = p.rollbackRequest
@@ -122,6 +124,9 @@ func (s *session) execute(ctx context.Context, p *plan) error {
 	s.startSnapshot(p)
 	s.patch(ctx)
 	applied, err := s.deploy(ctx, p)
+	if errors.Is(err, errShuttingDown) {
+		return s.interrupt(ctx, p)
+	}
 	if err != nil {
 		return s.fail(ctx, p, applied, err)
 	}
@@ -137,6 +142,7 @@ func (s *session) writeAhead(ctx context.Context, p *plan) error {
 	if err != nil {
 		return err
 	}
+	p.ownedBefore = owned
 	s.rel.Status.Inventory = inventoryOf(unionRefs(refsOf(p.objects), owned))
 	if s.patcher == nil {
 		return nil
@@ -165,6 +171,7 @@ func (s *session) createRecord(ctx context.Context, rec *storage.Release) error 
 }
 
 // deploy runs the pre hooks, applies, waits and runs the post hooks. It returns what it applied.
+// Between two steps, a shutdown of the manager stops it with errShuttingDown.
 func (s *session) deploy(ctx context.Context, p *plan) ([]apply.ObjectRef, error) {
 	if err := s.runHooks(ctx, p, p.preEvent); err != nil {
 		return nil, err
@@ -172,15 +179,46 @@ func (s *session) deploy(ctx context.Context, p *plan) ([]apply.ObjectRef, error
 	if err := s.noteCreated(ctx, p); err != nil {
 		return nil, err
 	}
+	if ShuttingDown(ctx) {
+		return nil, errShuttingDown
+	}
 	all := append(append([]*unstructured.Unstructured{}, p.crds...), p.objects...)
 	applied, err := p.applier.Apply(ctx, all)
 	if err != nil {
 		return applied, s.applyError(err, capstanv1.ApplyFailedReason)
 	}
+	failpoint.Inject(failpoint.AfterApply)
+	if ShuttingDown(ctx) {
+		return applied, errShuttingDown
+	}
 	if err := s.wait(ctx, p); err != nil {
 		return applied, err
 	}
-	return applied, s.runHooks(ctx, p, p.postEvent)
+	if ShuttingDown(ctx) {
+		return applied, errShuttingDown
+	}
+	if err := s.runHooks(ctx, p, p.postEvent); err != nil {
+		return applied, err
+	}
+	failpoint.Inject(failpoint.AfterPostHooks)
+	return applied, nil
+}
+
+// interrupt records a revision the manager's shutdown interrupted after its record was created:
+// the record is marked failed as interrupted (as recovery would mark it, and counted the same
+// way), through a fresh bounded context, so that no pending record outlives the process.
+func (s *session) interrupt(ctx context.Context, p *plan) error {
+	fresh, cancel := Fresh(ctx)
+	defer cancel()
+	storage.MarkInterrupted(p.record)
+	if err := s.store.UpdateStatus(fresh, p.record); err != nil {
+		ctrl.LoggerFrom(ctx).Info("could not record the interrupted revision; the next leader recovers it",
+			"revision", p.record.Version, "error", err.Error())
+	}
+	if err := s.refresh(fresh, p.record.Version); err != nil {
+		return err
+	}
+	return errShuttingDown
 }
 
 // runHooks runs the record's hooks of one event, unless hooks are off.
@@ -200,7 +238,9 @@ func (s *session) wait(ctx context.Context, p *plan) error {
 	if p.noWait || s.r.NewWaiter == nil {
 		return nil
 	}
-	if err := s.r.NewWaiter(s.c).Wait(ctx, refsOf(p.objects), s.rel.GetTimeout()); err != nil {
+	waiter := s.r.NewWaiter(s.c)
+	failpoint.Inject(failpoint.DuringWait)
+	if err := waiter.Wait(ctx, refsOf(p.objects), s.rel.GetTimeout()); err != nil {
 		return transientErr(capstanv1.HealthCheckFailedReason, fmt.Errorf("waiting for the release's objects: %w", err))
 	}
 	return nil
@@ -220,6 +260,7 @@ func (s *session) succeed(ctx context.Context, p *plan) error {
 	if err := s.store.UpdateStatus(ctx, rec); err != nil {
 		return s.storageError(err, "recording revision as deployed")
 	}
+	failpoint.Inject(failpoint.BetweenDeployedAndSuperseded)
 	if err := s.afterDeploy(ctx, rec.Version); err != nil {
 		return err
 	}
@@ -287,6 +328,8 @@ func (s *session) markSucceeded(p *plan) {
 
 // fail records a failed action: the record becomes failed, the failure is counted and reported.
 func (s *session) fail(ctx context.Context, p *plan, applied []apply.ObjectRef, cause error) error {
+	ctx, cancel := Fresh(ctx) // The cause may be the reconcile's own context, cancelled at shutdown.
+	defer cancel()
 	rec := p.record
 	rec.Info.Status = storage.StatusFailed
 	// The record's description is mirrored into status.history by every later reconcile, whose
@@ -296,11 +339,12 @@ func (s *session) fail(ctx context.Context, p *plan, applied []apply.ObjectRef, 
 		ctrl.LoggerFrom(ctx).Info("could not record the revision as failed; the next reconcile recovers it",
 			"revision", rec.Version, "error", err.Error())
 	}
-	applied = s.cleanupOnFail(ctx, p, applied)
+	remaining := s.cleanupOnFail(ctx, p, applied)
 	if previous, err := s.previousRefs(ctx); err == nil {
-		// Everything written ahead stays: the objects of a failed revision are pruned by the next
-		// successful action or in-sync reconcile.
-		s.rel.Status.Inventory = inventoryOf(unionRefs(applied, refsOf(p.objects), previous))
+		// Everything written ahead stays but what cleanupOnFail deleted: the objects of a failed
+		// revision are pruned by the next successful action or in-sync reconcile.
+		cleaned := apply.Stale(applied, remaining)
+		s.rel.Status.Inventory = inventoryOf(apply.Stale(unionRefs(remaining, refsOf(p.objects), previous), cleaned))
 	}
 	s.actionFailed = true
 	reason := failureReason(p.action)

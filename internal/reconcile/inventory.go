@@ -11,6 +11,7 @@ import (
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/failpoint"
 	"github.com/capstan-dev/capstan/internal/manifest"
 	"github.com/capstan-dev/capstan/internal/storage"
 	"github.com/capstan-dev/capstan/internal/values"
@@ -172,7 +173,7 @@ func (s *session) prune(ctx context.Context, a *apply.Applier, previous, current
 	if len(stale) == 0 {
 		return nil, nil
 	}
-	_, err := a.Delete(ctx, stale)
+	err := deleteStale(ctx, a, stale)
 	var pe *apply.PruneError
 	if err == nil || !errors.As(err, &pe) {
 		if err != nil {
@@ -185,6 +186,19 @@ func (s *session) prune(ctx context.Context, a *apply.Applier, previous, current
 		failed = append(failed, f.Ref)
 	}
 	return failed, classifyFailures("PruneFailed", pe.Failures, fmt.Errorf("pruning objects the release no longer has: %w", err))
+}
+
+// deleteStale deletes stale objects; a failpoints build deletes the first one alone, so that the
+// chaos suite can kill the manager in the middle of a prune.
+func deleteStale(ctx context.Context, a *apply.Applier, stale []apply.ObjectRef) error {
+	if failpoint.Enabled && len(stale) > 1 {
+		if _, err := a.Delete(ctx, stale[:1]); err != nil {
+			return err
+		}
+		failpoint.Inject(failpoint.MidPrune)
+	}
+	_, err := a.Delete(ctx, stale)
+	return err
 }
 
 // settle is the in-sync path: status mirrors the records, leftovers of earlier revisions whose

@@ -50,6 +50,8 @@ type plan struct {
 	cleanupOnFail bool
 	// created are the objects the upgrade creates, noted before the apply when cleanupOnFail is set.
 	created []apply.ObjectRef
+	// ownedBefore is what the release owned before this revision, as writeAhead found it.
+	ownedBefore []apply.ObjectRef
 }
 
 // revisionNumber is the number of the next revision: one past the newest record.

@@ -153,6 +153,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, rel *capstanv1.Release, p *S
 	s := r.newSession(rel, p)
 	s.red = red
 	err := s.run(ctx)
+	if errors.Is(err, errShuttingDown) {
+		ctrl.LoggerFrom(ctx).Info("stopped between two steps: the manager is shutting down")
+		return ctrl.Result{}, nil
+	}
 	s.test(ctx, err)
 	before := findCondition(rel, capstanv1.ReadyCondition).DeepCopy()
 	summarize(rel, Outcome{Err: err, Redact: red.Redact})

@@ -59,6 +59,9 @@ func (s *session) run(ctx context.Context) error {
 		s.countCrashes,
 	}
 	for _, step := range steps {
+		if ShuttingDown(ctx) {
+			return errShuttingDown
+		}
 		if err := step(ctx); err != nil {
 			return err
 		}
@@ -76,6 +79,9 @@ func (s *session) run(ctx context.Context) error {
 	}
 	s.decided = true
 	ctrl.LoggerFrom(ctx).V(1).Info("decided", "action", s.action.Kind, "reason", s.action.Reason, "message", s.action.Message)
+	if ShuttingDown(ctx) {
+		return errShuttingDown
+	}
 	return s.carryOut(ctx)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/failpoint"
 	"github.com/capstan-dev/capstan/internal/storage"
 )
 
@@ -111,6 +112,7 @@ func (s *session) uninstall(ctx context.Context) error {
 	if err := s.deleteHooks(ctx, last, "post-delete"); err != nil {
 		return transientErr(capstanv1.UninstallFailedReason, err)
 	}
+	failpoint.Inject(failpoint.MidUninstall)
 	if err := s.removeRecords(ctx); err != nil {
 		return err
 	}
