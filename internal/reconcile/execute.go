@@ -118,14 +118,15 @@ func (s *session) execute(ctx context.Context, p *plan) error {
 	}
 	failpoint.Inject(failpoint.AfterPendingRecord)
 	s.pruneHistory(ctx)
-	if p.rollbackRequest != "" {
-		s.rel.Status.LastHandledRollbackTo = p.rollbackRequest
-	}
 	s.startSnapshot(p)
 	s.patch(ctx)
 	applied, err := s.deploy(ctx, p)
 	if errors.Is(err, errShuttingDown) {
 		return s.interrupt(ctx, p)
+	}
+	// A manual rollback is handled once it has an outcome; an interrupted one is carried out again.
+	if p.rollbackRequest != "" {
+		s.rel.Status.LastHandledRollbackTo = p.rollbackRequest
 	}
 	if err != nil {
 		return s.fail(ctx, p, applied, err)

@@ -22,7 +22,12 @@ func (s *session) manualRollback(ctx context.Context) error {
 			s.action.Revision, capstanv1.RollbackToAnnotation, knownRevisions(s.records))
 	}
 	s.recordAttempt(capstanv1.ActionRollback, chartVersionOf(target), valuesDigestOf(target))
-	return s.rollbackTo(ctx, target, s.rel.GetAnnotations()[capstanv1.RollbackToAnnotation])
+	request := s.rel.GetAnnotations()[capstanv1.RollbackToAnnotation]
+	if n := interruptedRollbacks(s.records, string(s.rel.UID)); n >= s.r.crashLoopLimit() {
+		s.rel.Status.LastHandledRollbackTo = request
+		return stallf(capstanv1.RollbackFailedReason, "the rollback to revision %d was interrupted %d time(s); giving up", target.Version, n)
+	}
+	return s.rollbackTo(ctx, target, request)
 }
 
 // knownRevisions lists the revisions that exist, for a clear error.
