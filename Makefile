@@ -77,6 +77,10 @@ test-e2e: controlplane ## End-to-end stories: bin/manager against a local contro
 	@if [ -d test/e2e ]; then HELM=$(HELM) $(GO) test -timeout $(TEST_TIMEOUT) ./test/e2e/...; \
 	else echo "test-e2e: no end-to-end suite yet"; fi
 
+.PHONY: chaos
+chaos: controlplane ## Crash-consistency proof, long mode: 200+ SIGKILLs of bin/manager (failpoints build) with invariants checked.
+	CAPSTAN_CHAOS=long $(GO) test -v -count=1 -timeout 120m -run TestChaos ./test/chaos/
+
 # The README's scale figure is measured at 1,000 Releases; the output of the last run is kept.
 CAPSTAN_SCALE_RELEASES ?= 1000
 BENCH_OUT ?= bin/bench.txt
