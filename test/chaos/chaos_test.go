@@ -52,7 +52,7 @@ func TestChaos(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	m := &model{}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11)) //nolint:gosec // G404: test scheduling needs no cryptographic randomness.
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
 	points := append(slices.Clone(failpoint.Names), randomKill, randomKill)
 	table := map[string]*row{}
 	kills, cycles := 0, 0

@@ -60,7 +60,7 @@ func (p *process) kill() {
 func (p *process) stop(grace time.Duration) error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("the manager had exited: %v", p.err)
+		return fmt.Errorf("the manager had exited: %w", p.err)
 	default:
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
@@ -69,7 +69,7 @@ func (p *process) stop(grace time.Duration) error {
 		return fmt.Errorf("the manager did not stop within %s of SIGTERM", grace)
 	}
 	if p.err != nil {
-		return fmt.Errorf("the manager stopped with %v", p.err)
+		return fmt.Errorf("the manager stopped with %w", p.err)
 	}
 	return nil
 }
