@@ -148,6 +148,7 @@ func (s *session) writeAhead(ctx context.Context, p *plan) error {
 	if s.patcher == nil {
 		return nil
 	}
+	redactStatus(s.rel, s.red)
 	if err := s.patcher.Patch(ctx, s.rel); err != nil {
 		return transientErr(ReasonReconcileFailed,
 			fmt.Errorf("recording the objects revision %d may write before writing any: %w", p.record.Version, err))

@@ -155,6 +155,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, rel *capstanv1.Release, p *S
 	err := s.run(ctx)
 	if errors.Is(err, errShuttingDown) {
 		ctrl.LoggerFrom(ctx).Info("stopped between two steps: the manager is shutting down")
+		redactStatus(rel, red)
 		return ctrl.Result{}, nil
 	}
 	s.test(ctx, err)

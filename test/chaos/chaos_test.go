@@ -151,6 +151,9 @@ func (h *harness) cycle(ctx context.Context, m *model, point, op string, rng *ra
 	}
 	o.recovery = time.Since(restart)
 	o.violations = append(o.violations, h.violations(ctx, m)...)
+	// A process stopped before it installed its signal handler dies of SIGTERM; that would be
+	// the harness's doing, so stop only a manager that is running its controllers.
+	p.waitLog("Starting workers", 30*time.Second)
 	if err := p.stop(20 * time.Second); err != nil {
 		o.violations = append(o.violations, "graceful shutdown: "+err.Error())
 	}

@@ -92,3 +92,15 @@ func (p *process) tail(n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// waitLog waits up to timeout for a line of the log containing substr.
+func (p *process) waitLog(substr string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if data, err := os.ReadFile(p.logPath); err == nil && strings.Contains(string(data), substr) {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
