@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"strconv"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -117,6 +118,38 @@ var _ = Describe("A Release whose controller was killed", func() {
 		})
 		expectReadyAt(ctx, ns, "held", 4)
 		Expect(records(ctx, ns, "held")).To(Equal([]string{"v1=superseded", "v2=failed", "v3=superseded", "v4=deployed"}))
+	})
+
+	It("ends a crash loop: three interrupted upgrades of the same desired state count as a failed one, and remediation rolls back", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, demo("loop", ns, "1.0.0").Obj())).To(Succeed())
+		expectReadyAt(ctx, ns, "loop", 1)
+		update(ctx, ns, "loop", func(r *capstanv1.Release) { r.Spec.Suspend = true })
+		Eventually(func(g Gomega) {
+			g.Expect(condition(getRelease(g, ctx, ns, "loop"), capstanv1.ReadyCondition).Reason).To(Equal(capstanv1.SuspendedReason))
+		}).Should(Succeed())
+		update(ctx, ns, "loop", func(r *capstanv1.Release) { r.Spec.Chart.Version = "1.1.0" })
+		rel := getRelease(Default, ctx, ns, "loop")
+
+		By("leaving three upgrades to 1.1.0 interrupted, as a manager crashing on them would")
+		store := storage.NewStore(k8sClient)
+		for v := 2; v <= 4; v++ {
+			crashed := record(ctx, ns, "loop", 1)
+			crashed.Version = v
+			crashed.Chart.Metadata.Version = "1.1.0"
+			crashed.Info.Status = storage.StatusPendingUpgrade
+			crashed.Labels = map[string]string{reconcile.ReleaseUIDLabel: string(rel.UID), reconcile.AttemptLabel: "gone",
+				reconcile.GenerationLabel: strconv.FormatInt(rel.Generation+1, 10)} // the generation once resumed
+			storage.MarkInterrupted(crashed)
+			Expect(store.Create(ctx, crashed)).To(Succeed())
+		}
+		update(ctx, ns, "loop", func(r *capstanv1.Release) { r.Spec.Suspend = false })
+
+		got := expectStalled(ctx, ns, "loop", capstanv1.RetriesExhaustedReason)
+		Expect(got.Status.UpgradeFailures).To(Equal(int64(1)))
+		Expect(records(ctx, ns, "loop")).To(Equal([]string{"v1=superseded", "v2=failed", "v3=failed", "v4=failed", "v5=deployed"}))
+		Expect(record(ctx, ns, "loop", 5).Info.Description).To(Equal("Rollback to 1"))
+		Expect(eventReasons(ctx, ns, "loop")).To(ContainElement(capstanv1.UpgradeFailedReason))
 	})
 
 	It("repairs two deployed revisions left by a kill between deployed and superseded", func(ctx SpecContext) {
