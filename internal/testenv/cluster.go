@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -143,4 +146,26 @@ func (s *Shared) Stop() {
 	if s.cluster != nil {
 		s.cluster.Stop()
 	}
+}
+
+// RestartAPIServer kills the cluster's kube-apiserver (SIGKILL: its graceful shutdown takes
+// longer than a test wants to wait) and starts it again, etcd keeping the state, for tests of
+// clients that must live through an API server restart. It returns once the API server is ready.
+func (c *Cluster) RestartAPIServer() error {
+	data, err := os.ReadFile(filepath.Join(c.Dir, "run", "kube-apiserver.pid"))
+	if err != nil {
+		return fmt.Errorf("reading the kube-apiserver pid: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return fmt.Errorf("reading the kube-apiserver pid: %w", err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("stopping kube-apiserver: %w", err)
+	}
+	for i := 0; i < 300 && syscall.Kill(pid, 0) == nil; i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, err = c.script("up") // Starts what is not running, and waits until the API server is ready.
+	return err
 }

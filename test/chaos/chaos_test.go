@@ -59,31 +59,28 @@ func TestChaos(t *testing.T) {
 	for round := 0; ; round++ {
 		for i, point := range points {
 			o := h.cycle(ctx, m, point, opFor(point, round+i, rng), rng)
-			cycles++
-			r := table[point]
-			if r == nil {
-				r = &row{}
-				table[point] = r
-			}
-			r.cycles++
-			if o.killed {
-				r.kills++
-				kills++
-			}
-			r.violations += len(o.violations)
-			r.total += o.recovery
-			r.worst = max(r.worst, o.recovery)
-			t.Logf("cycle %d: %s during %s: killed=%v, recovered in %s", cycles, o.point, o.op, o.killed, o.recovery.Round(time.Millisecond))
-			for _, v := range o.violations {
-				t.Errorf("cycle %d (%s during %s): %s", cycles, o.point, o.op, v)
-			}
-			if len(o.violations) > 0 {
-				t.Log(h.logTails(2))
-			}
+			record(t, table, o, &cycles, &kills, h)
 		}
 		if !long || kills >= longModeKills || cycles > 3*longModeKills {
 			break
 		}
+	}
+	for range max(1, cycles/50) {
+		h.ensureInstalled(ctx, m)
+		record(t, table, h.restartAPIServer(ctx, m, rng), &cycles, &kills, h)
+	}
+	points = append(points, apiServerRestart)
+	if helmBin != "" {
+		helmCycles := 2
+		if long {
+			helmCycles = 10
+		}
+		for range helmCycles {
+			h.ensureInstalled(ctx, m)
+			o := h.concurrentHelm(ctx, m)
+			record(t, table, o, &cycles, &kills, h)
+		}
+		points = append(points, "concurrent-helm-upgrade")
 	}
 	report := formatTable(table, points)
 	t.Logf("%d cycles, %d kills\n%s", cycles, kills, report)
@@ -94,6 +91,46 @@ func TestChaos(t *testing.T) {
 		if table[p].kills == 0 {
 			t.Errorf("failpoint %s never fired", p)
 		}
+	}
+}
+
+// ensureInstalled installs the model's Release if there is none, with a manager run of its own.
+func (h *harness) ensureInstalled(ctx context.Context, m *model) {
+	if m.exists {
+		return
+	}
+	h.operate(ctx, m, opInstall)
+	p := h.start("")
+	if !h.waitSettled(ctx, m, settleTimeout) {
+		h.t.Errorf("installing %s did not settle", m.name)
+	}
+	p.waitLog("Starting workers", 30*time.Second)
+	_ = p.stop(20 * time.Second)
+}
+
+// record adds a cycle's outcome to the table and reports its violations.
+func record(t *testing.T, table map[string]*row, o outcome, cycles, kills *int, h *harness) {
+	t.Helper()
+	*cycles++
+	r := table[o.point]
+	if r == nil {
+		r = &row{}
+		table[o.point] = r
+	}
+	r.cycles++
+	if o.killed {
+		r.kills++
+		*kills++
+	}
+	r.violations += len(o.violations)
+	r.total += o.recovery
+	r.worst = max(r.worst, o.recovery)
+	t.Logf("cycle %d: %s during %s: killed=%v, recovered in %s", *cycles, o.point, o.op, o.killed, o.recovery.Round(time.Millisecond))
+	for _, v := range o.violations {
+		t.Errorf("cycle %d (%s during %s): %s", *cycles, o.point, o.op, v)
+	}
+	if len(o.violations) > 0 {
+		t.Log(h.logTails(2))
 	}
 }
 

@@ -111,7 +111,8 @@ func (h *harness) violations(ctx context.Context, m *model) []string {
 	if got := expectedOf(deployed); got.String() != m.want.String() {
 		out = append(out, fmt.Sprintf("revision %d holds %s, the spec asks %s", deployed.Version, got, m.want))
 	}
-	return append(out, liveViolations(deployed, live)...)
+	out = append(out, liveViolations(deployed, live)...)
+	return append(out, h.helmHistoryViolations(ctx, m)...)
 }
 
 // recordViolations checks the records: contiguous numbers, exactly one deployed, none pending,

@@ -68,8 +68,11 @@ func (h *harness) operate(ctx context.Context, m *model, op string) string {
 		m.name, m.exists, m.rollbackTo = fmt.Sprintf("rel-%d", m.installs), true, ""
 		m.spec = expected{version: chartVersions[0], color: "blue", extras: extraSets[0]}
 		m.want = m.spec
+		// Retries, so that an API server restart failing an action is retried rather than remediated.
+		retries := &capstanv1.Remediation{Retries: 5}
 		rel := testsupport.MakeRelease(m.name, namespace).Chart("charts", "chaos", m.spec.version).
-			Values(m.spec.values()).MaxHistory(maxHistory).Obj()
+			Values(m.spec.values()).MaxHistory(maxHistory).
+			Install(capstanv1.Install{Remediation: retries}).Upgrade(capstanv1.Upgrade{Remediation: retries}).Obj()
 		must(h.t, h.c.Create(ctx, rel))
 		return "install " + m.name
 	case opValues:
