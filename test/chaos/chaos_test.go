@@ -65,11 +65,13 @@ func TestChaos(t *testing.T) {
 			break
 		}
 	}
-	for range max(1, cycles/50) {
+	extra := max(2, cycles/20)
+	for range extra {
 		h.ensureInstalled(ctx, m)
 		record(t, table, h.restartAPIServer(ctx, m, rng), &cycles, &kills, h)
+		record(t, table, h.sigterm(ctx, m, rng), &cycles, &kills, h)
 	}
-	points = append(points, apiServerRestart)
+	points = append(points, apiServerRestart, gracefulStop)
 	if helmBin != "" {
 		helmCycles := 2
 		if long {
