@@ -114,6 +114,7 @@ func TestOptions_everyFlagSetsItsField(t *testing.T) {
 		"--graceful-shutdown-timeout=1m30s": func(o Options) any { return o.GracefulShutdownTimeout.String() },
 		"--watch-label-selector=team=a":     func(o Options) any { return o.WatchLabelSelector },
 		"--shard-name=blue":                 func(o Options) any { return o.ShardName },
+		"--foreign-pending-timeout=5m0s":    func(o Options) any { return o.ForeignPendingTimeout.String() },
 	}
 	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
 	o := Defaults()
