@@ -28,10 +28,33 @@ help: ## Show this help.
 
 ##@ Build
 
+# The build identity stamped into both binaries (internal/version); `capstan version` and
+# `manager --version` print it.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+VERSION_PKG := github.com/capstan-dev/capstan/internal/version
+LDFLAGS := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(BUILD_DATE)
+
 .PHONY: build
-build: ## Build bin/manager and bin/capstan.
-	$(GO) build -trimpath -o bin/manager .
-	$(GO) build -trimpath -o bin/capstan ./cmd/capstan
+build: ## Build bin/manager and bin/capstan, stamped with VERSION, COMMIT and BUILD_DATE.
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/manager .
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/capstan ./cmd/capstan
+
+RELEASE_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+RELEASE_DIR = bin/release/$(VERSION)
+
+.PHONY: release
+release: ## Release VERSION=x.y.z: CLI and manager binaries per platform, SHA256SUMS, install.yaml (no image, no chart yet).
+	@if [ "$(origin VERSION)" != "command line" ] && [ "$(origin VERSION)" != "environment" ]; then \
+	  echo "release: set VERSION, for example make release VERSION=0.1.0"; exit 1; fi
+	rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR)
+	for p in $(RELEASE_PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(RELEASE_DIR)/capstan-$$os-$$arch ./cmd/capstan; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(RELEASE_DIR)/manager-$$os-$$arch .; \
+	done
+	kubectl kustomize config/default > $(RELEASE_DIR)/install.yaml
+	cd $(RELEASE_DIR) && sha256sum capstan-* manager-* install.yaml > SHA256SUMS
 
 .PHONY: manifests
 manifests: ## Generate CRDs and RBAC from the API markers.

@@ -19,6 +19,7 @@ import (
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/controllers"
 	"github.com/capstan-dev/capstan/internal/options"
+	"github.com/capstan-dev/capstan/internal/version"
 )
 
 func newScheme() *runtime.Scheme {
@@ -52,7 +53,13 @@ func newLogger(o options.Options) zap.Opts {
 func run() error {
 	opts := options.Defaults()
 	opts.BindFlags(flag.CommandLine)
+	// --version is the binary's, not an option of the controllers, so it is bound here.
+	showVersion := flag.Bool("version", false, "print the version, git commit and build date, then exit")
 	flag.Parse()
+	if *showVersion {
+		_, err := fmt.Println("capstan manager", version.Get())
+		return err
+	}
 	if err := opts.Validate(); err != nil {
 		return err
 	}

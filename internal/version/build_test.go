@@ -1,0 +1,60 @@
+package version_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/capstan-dev/capstan/internal/testenv"
+)
+
+// TestBuild_ldflagsStampBothBinaries builds the CLI and the manager the way `make build` does and
+// checks that `capstan version` and `manager --version` print the stamped values.
+func TestBuild_ldflagsStampBothBinaries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two binaries")
+	}
+	const pkg = "github.com/capstan-dev/capstan/internal/version"
+	ldflags := "-X " + pkg + ".version=v9.8.7-test -X " + pkg + ".commit=0123abc -X " + pkg + ".date=2026-12-07T06:00:00Z"
+	dir := t.TempDir()
+	for name, target := range map[string]string{"capstan": "./cmd/capstan", "manager": "."} {
+		build := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", filepath.Join(dir, name), target)
+		build.Dir = testenv.RepoRoot()
+		out, err := build.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go build %s: %v\n%s", target, err, out)
+		}
+	}
+	cases := map[string]struct {
+		args []string
+		want []string
+	}{
+		"capstan version prints each value on its own line": {
+			args: []string{"capstan", "version"},
+			want: []string{"Version:    v9.8.7-test\n", "Commit:     0123abc\n", "Built:      2026-12-07T06:00:00Z\n"},
+		},
+		"capstan version -o json": {
+			args: []string{"capstan", "version", "-o", "json"},
+			want: []string{`"version":"v9.8.7-test"`, `"commit":"0123abc"`, `"date":"2026-12-07T06:00:00Z"`},
+		},
+		"manager --version prints one line": {
+			args: []string{"manager", "--version"},
+			want: []string{"capstan manager version v9.8.7-test, commit 0123abc, built 2026-12-07T06:00:00Z, go"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			// #nosec G204 -- the binaries this test just built.
+			out, err := exec.Command(filepath.Join(dir, tc.args[0]), tc.args[1:]...).CombinedOutput()
+			g.Expect(err).NotTo(HaveOccurred(), string(out))
+			for _, w := range tc.want {
+				g.Expect(string(out)).To(ContainSubstring(w))
+			}
+			g.Expect(strings.Count(string(out), "\n")).To(BeNumerically(">=", 1))
+		})
+	}
+}
