@@ -70,7 +70,8 @@ func newGetValuesCmd(g *getFlags) *cobra.Command {
 }
 
 func newGetManifestCmd(g *getFlags) *cobra.Command {
-	return &cobra.Command{
+	format := cli.FormatTable
+	cmd := &cobra.Command{
 		Use:   "manifest RELEASE",
 		Short: "Show the manifest of a revision",
 		Long:  "Manifest prints the rendered manifest the revision applied, without hooks and without CRDs.",
@@ -80,13 +81,16 @@ func newGetManifestCmd(g *getFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return cli.WriteManifest(cmd.OutOrStdout(), rec)
+			return cli.WriteManifest(cmd.OutOrStdout(), format, rec)
 		},
 	}
+	cmd.Flags().VarP(&format, "output", "o", "output format: table, json or yaml")
+	return cmd
 }
 
 func newGetNotesCmd(g *getFlags) *cobra.Command {
-	return &cobra.Command{
+	format := cli.FormatTable
+	cmd := &cobra.Command{
 		Use:   "notes RELEASE",
 		Short: "Show the notes of a revision",
 		Long:  "Notes prints the chart's rendered NOTES.txt for the revision; nothing when the chart has none.",
@@ -96,7 +100,9 @@ func newGetNotesCmd(g *getFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return cli.WriteNotes(cmd.OutOrStdout(), rec)
+			return cli.WriteNotes(cmd.OutOrStdout(), format, rec)
 		},
 	}
+	cmd.Flags().VarP(&format, "output", "o", "output format: table, json or yaml")
+	return cmd
 }

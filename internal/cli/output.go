@@ -71,3 +71,12 @@ func Encode(w io.Writer, f Format, v any) error {
 	}
 	return fmt.Errorf("%w: format %q cannot encode data", ErrInvalidArgument, f)
 }
+
+// Write is the one output helper of the read commands: JSON or YAML of v through Encode, or the
+// command's own table layout.
+func Write[T any](w io.Writer, f Format, v T, table func(io.Writer, T) error) error {
+	if f == FormatTable || f == "" {
+		return table(w, v)
+	}
+	return Encode(w, f, v)
+}

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -68,3 +70,27 @@ func FuzzParseFormat(f *testing.F) {
 }
 
 func newFlagSet() *pflag.FlagSet { return pflag.NewFlagSet("test", pflag.ContinueOnError) }
+
+func TestWrite_tableOrEncoded(t *testing.T) {
+	type point struct {
+		X int `json:"x"`
+	}
+	table := func(w io.Writer, p point) error { _, err := fmt.Fprintf(w, "X=%d\n", p.X); return err }
+	cases := map[string]struct {
+		format Format
+		want   string
+	}{
+		"table uses the command's own layout":      {FormatTable, "X=3\n"},
+		"the empty format is table":                {"", "X=3\n"},
+		"json is one line, as helm prints it":      {FormatJSON, `{"x":3}` + "\n"},
+		"yaml is the same fields through sigs.k8s": {FormatYAML, "x: 3\n"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			var b strings.Builder
+			g.Expect(Write(&b, tc.format, point{X: 3}, table)).To(Succeed())
+			g.Expect(b.String()).To(Equal(tc.want))
+		})
+	}
+}

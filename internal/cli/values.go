@@ -46,17 +46,35 @@ func WriteValues(w io.Writer, f Format, vals map[string]any, all bool) error {
 	return Encode(w, FormatYAML, vals)
 }
 
-// WriteManifest prints a revision's manifest as `helm get manifest` does.
-func WriteManifest(w io.Writer, rec *storage.Release) error {
-	_, err := fmt.Fprintln(w, rec.Manifest)
-	return err
+// RevisionText is what `get manifest` and `get notes` print with -o json|yaml: one text part of a
+// revision with the revision it came from.
+type RevisionText struct {
+	// Release is the Helm release name; Revision the record's number.
+	Release  string `json:"release"`
+	Revision int    `json:"revision"`
+	// Manifest or Notes is the part asked for (the other is left out).
+	Manifest string `json:"manifest,omitempty"`
+	Notes    string `json:"notes,omitempty"`
 }
 
-// WriteNotes prints a revision's notes as `helm get notes` does; nothing when it has none.
-func WriteNotes(w io.Writer, rec *storage.Release) error {
-	if rec.Info.Notes == "" {
-		return nil
-	}
-	_, err := fmt.Fprintf(w, "NOTES:\n%s\n", rec.Info.Notes)
-	return err
+// WriteManifest prints a revision's manifest as `helm get manifest` does, or as a RevisionText.
+func WriteManifest(w io.Writer, f Format, rec *storage.Release) error {
+	return Write(w, f, RevisionText{Release: rec.Name, Revision: rec.Version, Manifest: rec.Manifest},
+		func(w io.Writer, r RevisionText) error {
+			_, err := fmt.Fprintln(w, r.Manifest)
+			return err
+		})
+}
+
+// WriteNotes prints a revision's notes as `helm get notes` does (nothing when it has none), or
+// as a RevisionText.
+func WriteNotes(w io.Writer, f Format, rec *storage.Release) error {
+	return Write(w, f, RevisionText{Release: rec.Name, Revision: rec.Version, Notes: rec.Info.Notes},
+		func(w io.Writer, r RevisionText) error {
+			if r.Notes == "" {
+				return nil
+			}
+			_, err := fmt.Fprintf(w, "NOTES:\n%s\n", r.Notes)
+			return err
+		})
 }

@@ -88,13 +88,27 @@ func TestWriteManifestAndNotes(t *testing.T) {
 	r := rec(1, storage.StatusDeployed, "Install complete")
 	r.Manifest = "---\n# Source: demo/templates/cm.yaml\nkind: ConfigMap\n"
 	var b strings.Builder
-	g.Expect(WriteManifest(&b, r)).To(Succeed())
+	g.Expect(WriteManifest(&b, FormatTable, r)).To(Succeed())
 	g.Expect(b.String()).To(Equal(r.Manifest + "\n"))
 
 	b.Reset()
-	g.Expect(WriteNotes(&b, r)).To(Succeed())
+	g.Expect(WriteNotes(&b, FormatTable, r)).To(Succeed())
 	g.Expect(b.String()).To(BeEmpty(), "no notes print nothing")
 	r.Info.Notes = "Some notes\nline2"
-	g.Expect(WriteNotes(&b, r)).To(Succeed())
+	g.Expect(WriteNotes(&b, FormatTable, r)).To(Succeed())
 	g.Expect(b.String()).To(Equal("NOTES:\nSome notes\nline2\n"))
+}
+
+func TestWriteManifestAndNotes_structured(t *testing.T) {
+	g := NewWithT(t)
+	r := rec(2, storage.StatusDeployed, "Upgrade complete")
+	r.Manifest = "kind: ConfigMap\n"
+	r.Info.Notes = "Hello"
+	var b strings.Builder
+	g.Expect(WriteManifest(&b, FormatJSON, r)).To(Succeed())
+	g.Expect(b.String()).To(Equal(`{"release":"` + r.Name + `","revision":2,"manifest":"kind: ConfigMap\n"}` + "\n"))
+
+	b.Reset()
+	g.Expect(WriteNotes(&b, FormatYAML, r)).To(Succeed())
+	g.Expect(b.String()).To(Equal("notes: Hello\nrelease: " + r.Name + "\nrevision: 2\n"))
 }
