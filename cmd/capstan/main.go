@@ -24,6 +24,8 @@ func newRootCmd() *cobra.Command {
 		Short:         "Capstan renders, packages and manages Helm charts as Kubernetes Releases",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// `capstan completion` is the command's own (completion.go), limited to bash, zsh and fish.
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 	for _, newCmd := range subcommands {
 		root.AddCommand(newCmd())
