@@ -48,6 +48,7 @@ func TestReleaseCommands(t *testing.T) {
 	t.Run("get", f.testGet)
 	t.Run("helm prints the same", f.testHelmOracle)
 	t.Run("status", f.testStatus)
+	t.Run("status --wait and its exit statuses", f.testStatusWait)
 	t.Run("the namespace comes from the kubeconfig context", f.testContextNamespace)
 	t.Run("rollback", f.testRollback)
 	t.Run("rollback exit codes", f.testRollbackExitCodes)
