@@ -31,7 +31,6 @@ func (b *clusterBench) floorPhases(ctx context.Context) (install, upgrade benchR
 
 // renderFloor renders the chart once with `capstan template` and the given message.
 func (b *clusterBench) renderFloor(ctx context.Context, chartDir, message string) string {
-	//nolint:gosec // G204: the benchmark runs the CLI it was told to use.
 	out, err := exec.CommandContext(ctx, b.s.cliBin, "template", floorPlaceholder, chartDir,
 		"--namespace", floorNamespace, "--set", "message="+message).Output()
 	if err != nil {

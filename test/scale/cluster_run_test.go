@@ -122,7 +122,6 @@ func (b *clusterBench) startManager() {
 	b.managerLog = filepath.Join(b.t.TempDir(), "manager.log")
 	logFile, err := os.Create(b.managerLog)
 	b.must(err)
-	//nolint:gosec // G204: the benchmark runs the binary it was told to measure.
 	cmd := exec.Command(b.s.managerBin, "--metrics-bind-address="+metricsAddr,
 		"--health-probe-bind-address="+probeAddr, "--log-format=json", "--graceful-shutdown-timeout=30s")
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+b.cluster.Kubeconfig)
