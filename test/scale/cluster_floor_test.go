@@ -75,7 +75,8 @@ func (b *clusterBench) floorPhase(ctx context.Context, name, manifest string, ge
 	after, err := scrapeServerWrites(ctx, b.cfg)
 	b.must(err)
 	writes := after.minus(before).sum(chartObject)
-	fmt.Printf("N=%d floor %s: applied in %.1f s, all available after %.1f s\n", b.n, name, applied.Seconds(), wall.Seconds())
+	fmt.Printf("N=%d floor %s: applied in %.1f s, all available after %.1f s (load average %s)\n",
+		b.n, name, applied.Seconds(), wall.Seconds(), loadAverage())
 	return benchRow{n: b.n, system: "floor " + name + " (kubectl ×" + fmt.Sprint(len(files)) + ")", wall: wall,
 		p50: percentile(took, 50), p90: percentile(took, 90), cpu: -1,
 		writes: fmt.Sprintf("%.1f", writes/float64(b.n)), idleCPU: "—"}

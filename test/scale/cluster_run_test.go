@@ -220,8 +220,8 @@ func (b *clusterBench) capstanPhase(ctx context.Context, name string, act func(c
 	wall := after.at.Sub(before.at)
 	cw, sw := after.client.minus(before.client), after.server.minus(before.server)
 	dry := sw.sum(isDryRun)
-	fmt.Printf("N=%d capstan %s: %.1f s; manager writes per Release: %s; of them dry runs %.2f\n",
-		b.n, name, wall.Seconds(), cw.perRelease(b.n), dry/float64(b.n))
+	fmt.Printf("N=%d capstan %s: %.1f s (load average %s); manager writes per Release: %s; of them dry runs %.2f\n",
+		b.n, name, wall.Seconds(), loadAverage(), cw.perRelease(b.n), dry/float64(b.n))
 	fmt.Printf("  API server writes from every client (controller-manager, scheduler and kwok included):\n    %s\n",
 		strings.Join(sw.lines(b.n), "\n    "))
 	return benchRow{n: b.n, system: "Capstan " + name, wall: wall,

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,6 +96,16 @@ func (s clusterBenchSettings) timeoutFor(n int) time.Duration {
 	return 10*time.Minute + time.Duration(n)*time.Second
 }
 
+// loadAverage is the machine's 1, 5 and 15 minute load averages, for the conditions beside the
+// figures: the benchmark shares the machine with whatever else runs.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if fields := strings.Fields(string(data)); err == nil && len(fields) >= 3 {
+		return strings.Join(fields[:3], " ")
+	}
+	return "unknown"
+}
+
 func envOr(name, fallback string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
@@ -131,7 +142,8 @@ func TestClusterScale(t *testing.T) {
 }
 
 func printBenchTable(rows []benchRow, s clusterBenchSettings) {
-	fmt.Printf("\nCapstan cluster benchmark (idle window %s, %s)\n\n", s.idle, time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("\nCapstan cluster benchmark (idle window %s, %d CPUs, load average %s, %s)\n\n",
+		s.idle, runtime.NumCPU(), loadAverage(), time.Now().UTC().Format(time.RFC3339))
 	fmt.Println("| N | system | wall | rel/s | p50 | p90 | RSS | CPU-s | writes/release | idle CPU |")
 	fmt.Println("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|")
 	for _, r := range rows {
