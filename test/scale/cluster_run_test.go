@@ -257,12 +257,16 @@ func (b *clusterBench) createReleases(ctx context.Context) {
 	b.parallel(func(i int) error {
 		name := releaseName(i)
 		b.releases.expect(name, 1, time.Now())
-		return b.k.Create(ctx, &capstanv1.Release{
+		rel := &capstanv1.Release{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: benchNamespace},
 			Spec: capstanv1.ReleaseSpec{Chart: capstanv1.ChartTemplate{
 				RepositoryRef: capstanv1.RepositoryReference{Name: "charts"}, Name: "bench",
 			}},
-		})
+		}
+		if b.s.interval > 0 {
+			rel.Spec.Interval = &metav1.Duration{Duration: b.s.interval}
+		}
+		return b.k.Create(ctx, rel)
 	})
 }
 

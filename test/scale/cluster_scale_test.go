@@ -27,6 +27,7 @@ import (
 //	CAPSTAN_BENCH_NODES      kwok nodes (default: room for 3 pods per Release at 100 per node)
 //	CAPSTAN_BENCH_TIMEOUT    the limit of one phase (default 10m + 1s per Release)
 //	CAPSTAN_BENCH_FLOOR_PARALLEL  kubectl processes applying the floor at once (default 4)
+//	CAPSTAN_BENCH_INTERVAL   the Releases' spec.interval (default: unset, the API's 10m)
 //	CAPSTAN_MANAGER, CAPSTAN_CLI  the binaries (default bin/manager and bin/capstan)
 
 // clusterBenchSettings are the benchmark's settings, read from the environment.
@@ -36,8 +37,10 @@ type clusterBenchSettings struct {
 	nodes         int
 	timeout       time.Duration
 	floorParallel int
-	managerBin    string
-	cliBin        string
+	// interval is the Releases' spec.interval; 0 leaves it unset.
+	interval   time.Duration
+	managerBin string
+	cliBin     string
 }
 
 func readClusterBenchSettings(t *testing.T) clusterBenchSettings {
@@ -56,6 +59,11 @@ func readClusterBenchSettings(t *testing.T) clusterBenchSettings {
 	if v := os.Getenv("CAPSTAN_BENCH_IDLE"); v != "" {
 		if s.idle, err = time.ParseDuration(v); err != nil {
 			t.Fatalf("CAPSTAN_BENCH_IDLE: %v", err)
+		}
+	}
+	if v := os.Getenv("CAPSTAN_BENCH_INTERVAL"); v != "" {
+		if s.interval, err = time.ParseDuration(v); err != nil {
+			t.Fatalf("CAPSTAN_BENCH_INTERVAL: %v", err)
 		}
 	}
 	if v := os.Getenv("CAPSTAN_BENCH_TIMEOUT"); v != "" {
