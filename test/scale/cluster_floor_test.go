@@ -23,6 +23,7 @@ const floorPlaceholder = "floorplaceholder"
 func (b *clusterBench) floorPhases(ctx context.Context) (install, upgrade benchRow) {
 	chartDir := writeBenchChart(b.t)
 	install = b.floorPhase(ctx, "install", b.renderFloor(ctx, chartDir, "hello"), nil)
+	fmt.Println(install)
 	gens, err := b.floor.generations(ctx, &appsv1.DeploymentList{})
 	b.must(err)
 	upgrade = b.floorPhase(ctx, "upgrade", b.renderFloor(ctx, chartDir, "upgraded"), gens)

@@ -74,9 +74,13 @@ func runClusterBench(t *testing.T, s clusterBenchSettings, n int) []benchRow {
 	defer b.stopManager()
 	b.createRepository(ctx, url)
 
+	// Each row is printed as soon as it is measured, so a long run that is stopped early keeps
+	// what it measured.
 	install := b.capstanPhase(ctx, "install", b.createReleases)
 	install.idleCPU = b.idle(ctx)
+	fmt.Println(install)
 	upgrade := b.capstanPhase(ctx, "upgrade", b.upgradeReleases)
+	fmt.Println(upgrade)
 	b.stopManager()
 
 	floorInstall, floorUpgrade := b.floorPhases(ctx)

@@ -155,16 +155,21 @@ func printBenchTable(rows []benchRow, s clusterBenchSettings) {
 	fmt.Println("| N | system | wall | rel/s | p50 | p90 | RSS | CPU-s | writes/release | idle CPU |")
 	fmt.Println("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|")
 	for _, r := range rows {
-		rss, cpu := "—", "—"
-		if r.peakRSS > 0 {
-			rss = fmt.Sprintf("%.0f MiB", float64(r.peakRSS)/(1<<20))
-		}
-		if r.cpu >= 0 {
-			cpu = fmt.Sprintf("%.1f", r.cpu.Seconds())
-		}
-		fmt.Printf("| %d | %s | %.1f s | %.2f | %.1f s | %.1f s | %s | %s | %s | %s |\n",
-			r.n, r.system, r.wall.Seconds(), float64(r.n)/r.wall.Seconds(), r.p50.Seconds(), r.p90.Seconds(),
-			rss, cpu, r.writes, r.idleCPU)
+		fmt.Println(r)
 	}
 	fmt.Println()
+}
+
+// String is the row as a line of the Markdown table.
+func (r benchRow) String() string {
+	rss, cpu := "—", "—"
+	if r.peakRSS > 0 {
+		rss = fmt.Sprintf("%.0f MiB", float64(r.peakRSS)/(1<<20))
+	}
+	if r.cpu >= 0 {
+		cpu = fmt.Sprintf("%.1f", r.cpu.Seconds())
+	}
+	return fmt.Sprintf("| %d | %s | %.1f s | %.2f | %.1f s | %.1f s | %s | %s | %s | %s |",
+		r.n, r.system, r.wall.Seconds(), float64(r.n)/r.wall.Seconds(), r.p50.Seconds(), r.p90.Seconds(),
+		rss, cpu, r.writes, r.idleCPU)
 }
