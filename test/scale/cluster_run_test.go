@@ -41,7 +41,7 @@ const (
 
 // clusterBench is one run at one N: the cluster, its clients and the manager process.
 type clusterBench struct {
-	t          *testing.T
+	t          testing.TB
 	s          clusterBenchSettings
 	n          int
 	cluster    *testenv.Cluster
@@ -56,7 +56,7 @@ type clusterBench struct {
 }
 
 // runClusterBench measures Capstan and the floor at n Releases on a fresh cluster.
-func runClusterBench(t *testing.T, s clusterBenchSettings, n int) []benchRow {
+func runClusterBench(t testing.TB, s clusterBenchSettings, n int) []benchRow {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	b := &clusterBench{t: t, s: s, n: n}
@@ -334,7 +334,7 @@ func (b *clusterBench) must(err error) {
 }
 
 // freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
