@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,6 +32,12 @@ type ReleaseReconciler struct {
 	// ShutdownGrace is how long a reconcile goes on after the manager began to shut down, to
 	// finish its current step and record the outcome (reconcile.ShutdownGrace).
 	ShutdownGrace time.Duration
+	// Reader reads a Release past the cache when the cache may not hold this manager's own last
+	// write yet (nil: always trust the cache).
+	Reader client.Reader
+
+	// written maps a Release to the resourceVersion this manager's last write of it left.
+	written sync.Map
 }
 
 // The manager's own rights (docs/security.md explains each). Everything done for a Release goes
@@ -54,10 +61,11 @@ type ReleaseReconciler struct {
 func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	ctx, cancel := reconcile.Graceful(ctx, r.ShutdownGrace)
 	defer cancel()
-	rel := &capstanv1.Release{}
-	if err := r.Get(ctx, req.NamespacedName, rel); err != nil {
+	rel, err := r.read(ctx, req)
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Engine.Forget(req.NamespacedName)
+			r.written.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -66,6 +74,7 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		fresh, cancel := reconcile.Fresh(ctx)
 		defer cancel()
 		retErr = errors.Join(retErr, patcher.Patch(fresh, rel))
+		r.written.Store(req.NamespacedName, rel.ResourceVersion)
 	}()
 	if !rel.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, rel, patcher)
@@ -85,6 +94,26 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		return ctrl.Result{}, nil
 	}
 	return r.Engine.Reconcile(ctx, rel, patcher)
+}
+
+// read returns the Release from the cache, or from the API server when the cache does not show
+// this manager's own last write of it. A reconcile queued by an event of an earlier write (a
+// progress patch) may otherwise start from status older than the one the last reconcile wrote,
+// and act on forgotten failure counters: one attempt too many before remediation.
+func (r *ReleaseReconciler) read(ctx context.Context, req ctrl.Request) (*capstanv1.Release, error) {
+	rel := &capstanv1.Release{}
+	if err := r.Get(ctx, req.NamespacedName, rel); err != nil {
+		return nil, err
+	}
+	last, ok := r.written.Load(req.NamespacedName)
+	if !ok || r.Reader == nil || last == rel.ResourceVersion {
+		return rel, nil
+	}
+	fresh := &capstanv1.Release{}
+	if err := r.Reader.Get(ctx, req.NamespacedName, fresh); err != nil {
+		return nil, err
+	}
+	return fresh, nil
 }
 
 // finalize uninstalls the release and then lets the Release go.

@@ -86,7 +86,7 @@ func SetupRelease(mgr ctrl.Manager, opts options.Options, deps ReleaseDeps) erro
 			ForeignPendingTimeout: opts.ForeignPendingTimeout},
 	}
 	r := &ReleaseReconciler{Client: mgr.GetClient(), Engine: engine, Concurrency: opts.ReleaseConcurrency,
-		ShutdownGrace: reconcile.ShutdownGrace(opts.GracefulShutdownTimeout)}
+		ShutdownGrace: reconcile.ShutdownGrace(opts.GracefulShutdownTimeout), Reader: mgr.GetAPIReader()}
 	return r.SetupWithManager(mgr)
 }
 
