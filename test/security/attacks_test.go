@@ -1,8 +1,10 @@
 package security
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -302,5 +304,59 @@ var _ = Describe("A tenant on the default install", func() {
 		w.expectRefused(ctx, "hog", Equal(capstanv1.RenderBudgetExceededReason), true, "render memory budget")
 		w.expectNothingWritten(ctx, "hog")
 		Expect(manager.running()).To(BeTrue(), "the manager survived")
+	})
+})
+
+// The drift half of row 15b: a Secret value the chart put into an object, drifted out of band.
+var _ = Describe("A tenant's drifted Release", func() {
+	var w *world
+	BeforeEach(func(ctx SpecContext) { w = newWorld(ctx) })
+
+	It("cannot leak a valuesFrom Secret value through a drift message: Drifted names the object and path only", func(ctx SpecContext) {
+		w.ownCanary(ctx, "password", canary)
+		values := capstanv1.ValuesReference{Kind: capstanv1.ValuesKindSecret, Name: canarySecret, Key: "password", TargetPath: "secretValue"}
+		for _, mode := range []capstanv1.DriftDetectionMode{capstanv1.DriftDetectionWarn, capstanv1.DriftDetectionEnabled} {
+			name := "drift-" + string(mode)
+			w.create(ctx, w.probe(name, nil).ValuesFrom(values).Drift(mode).Interval(2*time.Second).Obj())
+			testsupport.Kube{Client: admin}.ExpectReadyAt(ctx, w.ns, name, 1)
+			key := client.ObjectKey{Namespace: w.ns, Name: name + "-probe-secret"}
+			live := &corev1.Secret{}
+			Expect(admin.Get(ctx, key, live)).To(Succeed())
+			Expect(string(live.Data["value"])).To(Equal(canary), "the chart put the canary into its Secret")
+
+			By(fmt.Sprintf("%s: the cluster admin changes the Secret's value out of band", mode))
+			live.Data["value"] = []byte("changed-out-of-band")
+			Expect(admin.Update(ctx, live, client.FieldOwner("intruder"))).To(Succeed())
+
+			reason, path := capstanv1.DriftDetectedReason, "/data/value"
+			if mode == capstanv1.DriftDetectionEnabled {
+				reason = capstanv1.DriftCorrectedReason
+			}
+			Eventually(func(g Gomega) {
+				rel := testsupport.Kube{Client: admin}.Release(g, ctx, w.ns, name)
+				drifted := meta(rel.Status.Conditions, capstanv1.DriftedCondition)
+				g.Expect(drifted.Reason).To(Equal(reason), "Drifted: %+v", drifted)
+				g.Expect(drifted.Message).To(And(ContainSubstring(key.Name), ContainSubstring(path)))
+				g.Expect(eventNotes(g, ctx, w.ns, name, reason)).To(ContainElement(And(ContainSubstring(key.Name), ContainSubstring(path))))
+			}).WithContext(ctx).Should(Succeed())
+			rel := testsupport.Kube{Client: admin}.Release(Default, ctx, w.ns, name)
+			AddReportEntry(string(mode)+" drift of "+name, meta(rel.Status.Conditions, capstanv1.DriftedCondition).Message)
+			if mode == capstanv1.DriftDetectionWarn {
+				Expect(meta(rel.Status.Conditions, capstanv1.DriftedCondition).Status).To(Equal(metav1.ConditionTrue))
+			} else {
+				Eventually(func(g Gomega) {
+					g.Expect(admin.Get(ctx, key, live)).To(Succeed())
+					g.Expect(string(live.Data["value"])).To(Equal(canary), "enabled mode corrected the drift")
+				}).WithContext(ctx).Should(Succeed())
+			}
+			expectCanaryNowhereBut(ctx, key)
+
+			By("uninstalling it, so that the canary the chart was given is gone for the specs that follow")
+			Expect(w.editor.Delete(ctx, rel)).To(Succeed())
+			Eventually(func(g Gomega) {
+				g.Expect(admin.Get(ctx, key, &corev1.Secret{})).To(Satisfy(apierrors.IsNotFound))
+			}).WithContext(ctx).Should(Succeed())
+		}
+		expectCanaryNowhere(ctx)
 	})
 })
