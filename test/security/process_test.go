@@ -13,9 +13,11 @@ import (
 type process struct {
 	name    string
 	logPath string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	err     error
+	// probe is the address of a manager's health probes.
+	probe string
+	cmd   *exec.Cmd
+	done  chan struct{}
+	err   error
 }
 
 // startProcess runs bin with args and env, logging to logPath.

@@ -60,6 +60,10 @@ var (
 	canary string
 	// workDir holds the binaries, the kubeconfig, the charts and the logs.
 	workDir string
+	// deploymentArgs are the args of config/default's Deployment, for every run of the manager.
+	deploymentArgs []string
+	// launches counts the runs of the manager; each after the first logs to a file of its own.
+	launches int
 )
 
 func TestSecurity(t *testing.T) {
@@ -126,9 +130,13 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// goBuild builds pkg of this repository into out.
-func goBuild(ctx context.Context, out, pkg string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
+// goBuild builds pkg of this repository into out, with the build tags given.
+func goBuild(ctx context.Context, out, pkg string, tags ...string) error {
+	args := []string{"build", "-trimpath", "-o", out}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
 	cmd.Dir = testenv.RepoRoot()
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
@@ -227,8 +235,18 @@ func managerArgs(deployment []string, probeAddr string) []string {
 // chartServerIP is the address httptest serves the probe charts on.
 const chartServerIP = "127.0.0.1"
 
-// startManager runs bin/manager with the token kubeconfig and waits until it is ready.
-func startManager(ctx context.Context, deploymentArgs []string) {
+// startManager runs bin/manager with the token kubeconfig and waits until it is ready; the suite
+// stops whichever manager runs at its end.
+func startManager(ctx context.Context, args []string) {
+	deploymentArgs = args
+	manager = launchManager(filepath.Join(workDir, "manager"), nil)
+	DeferCleanup(func() { Expect(manager.stop(40*time.Second)).To(Succeed(), manager.logTail(50)) })
+	expectReady(ctx, manager)
+}
+
+// launchManager runs bin as the manager's service account with the Deployment's args and
+// extra environment, logging to a file of its own, without waiting for it to become ready.
+func launchManager(bin string, extraEnv []string) *process {
 	kubeconfig := writeKubeconfig(managerConfig, filepath.Join(workDir, "manager.kubeconfig"))
 	probe := freeLoopbackAddr()
 	env := []string{"KUBECONFIG=" + kubeconfig, "HOME=" + workDir}
@@ -237,20 +255,29 @@ func startManager(ctx context.Context, deploymentArgs []string) {
 			env = append(env, kv)
 		}
 	}
-	var err error
-	manager, err = startProcess("manager", filepath.Join(workDir, "manager.log"), env,
-		filepath.Join(workDir, "manager"), managerArgs(deploymentArgs, probe)...)
+	env = append(env, extraEnv...)
+	launches++
+	logPath := filepath.Join(workDir, "manager.log")
+	if launches > 1 {
+		logPath = filepath.Join(workDir, fmt.Sprintf("manager-%d.log", launches))
+	}
+	p, err := startProcess("manager", logPath, env, bin, managerArgs(deploymentArgs, probe)...)
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func() { Expect(manager.stop(40*time.Second)).To(Succeed(), manager.logTail(50)) })
+	p.probe = probe
+	return p
+}
+
+// expectReady waits until the manager p answers its readiness probe.
+func expectReady(ctx context.Context, p *process) {
 	Eventually(func(g Gomega) {
-		g.Expect(manager.running()).To(BeTrue(), "the manager exited:\n%s", manager.logTail(50))
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+probe+"/readyz", nil)
+		g.Expect(p.running()).To(BeTrue(), "the manager exited:\n%s", p.logTail(50))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.probe+"/readyz", nil)
 		g.Expect(err).NotTo(HaveOccurred())
 		resp, err := http.DefaultClient.Do(req)
 		g.Expect(err).NotTo(HaveOccurred())
 		_ = resp.Body.Close()
 		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
-	}).WithContext(ctx).WithTimeout(60*time.Second).Should(Succeed(), "bin/manager did not become ready")
+	}).WithContext(ctx).WithTimeout(60*time.Second).Should(Succeed(), "the manager did not become ready")
 }
 
 // freeLoopbackAddr returns a loopback address with a port that was free a moment ago.
