@@ -108,7 +108,7 @@ var _ = Describe("The end-to-end harness", func() {
 	})
 
 	It("runs bin/manager as its own process, healthy", func(ctx SpecContext) {
-		Expect(manager.running()).To(BeTrue())
+		Expect(manager.Running()).To(BeTrue())
 		for _, path := range []string{"/healthz", "/readyz"} {
 			Expect(httpStatus(ctx, "http://"+managerProbeAddr+path)).To(Equal(http.StatusOK), path)
 		}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/capstan-dev/capstan/internal/testsupport"
 	"net"
 	"net/http"
 	"os"
@@ -38,7 +39,7 @@ var (
 	// ociRepoURL where it serves them as an OCI registry (oci://127.0.0.1:PORT/charts).
 	chartRepoURL, ociRepoURL string
 	// chartServer and manager are the processes the suite runs.
-	chartServer, manager *process
+	chartServer, manager *testsupport.Process
 	// managerProbeAddr is where the manager answers /healthz and /readyz.
 	managerProbeAddr string
 )
@@ -86,9 +87,9 @@ var _ = AfterEach(func() {
 	if !CurrentSpecReport().Failed() {
 		return
 	}
-	for _, p := range []*process{manager, chartServer} {
+	for _, p := range []*testsupport.Process{manager, chartServer} {
 		if p != nil {
-			fmt.Fprintf(GinkgoWriter, "\n----- %s log (last 200 lines of %s) -----\n%s\n", p.name, p.logPath, p.logTail(200))
+			fmt.Fprintf(GinkgoWriter, "\n----- %s log (last 200 lines of %s) -----\n%s\n", p.Name, p.LogPath, p.LogTail(200))
 		}
 	}
 })
@@ -129,18 +130,18 @@ func startChartServer(ctx context.Context, binDir string) {
 	out, err := exec.CommandContext(ctx, capstanBin, "repo", "index", charts).CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), "capstan repo index: %s", out)
 
-	chartServer, err = startProcess("chartserver", filepath.Join(workDir, "chartserver.log"), os.Environ(),
+	chartServer, err = testsupport.StartProcess("chartserver", filepath.Join(workDir, "chartserver.log"), os.Environ(),
 		filepath.Join(binDir, "chartserver"), "--dir", charts, "--addr", "127.0.0.1:0", "--oci-addr", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func() { Expect(chartServer.stop(10 * time.Second)).To(Succeed()) })
+	DeferCleanup(func() { Expect(chartServer.Stop(10 * time.Second)).To(Succeed()) })
 	chartRepoURL = announcedURL(" at http://")
 	ociRepoURL = announcedURL(" at oci://")
 }
 
 // announcedURL returns the URL the chart server announced on the line containing marker.
 func announcedURL(marker string) string {
-	line, err := chartServer.waitForLogLine(marker, 30*time.Second)
-	Expect(err).NotTo(HaveOccurred(), chartServer.logTail(50))
+	line, err := chartServer.WaitForLogLine(marker, 30*time.Second)
+	Expect(err).NotTo(HaveOccurred(), chartServer.LogTail(50))
 	_, url, _ := strings.Cut(line, " at ")
 	Expect(url).To(ContainSubstring("://127.0.0.1:"))
 	return url
@@ -151,16 +152,16 @@ func announcedURL(marker string) string {
 func startManager(ctx context.Context, binDir string) {
 	managerProbeAddr = freeLoopbackAddr()
 	var err error
-	manager, err = startProcess("manager", filepath.Join(workDir, "manager.log"),
+	manager, err = testsupport.StartProcess("manager", filepath.Join(workDir, "manager.log"),
 		append(os.Environ(), "KUBECONFIG="+cluster.Kubeconfig), filepath.Join(binDir, "manager"),
 		"--metrics-bind-address=0", "--health-probe-bind-address="+managerProbeAddr, "--log-format=console")
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func() { Expect(manager.stop(40*time.Second)).To(Succeed(), manager.logTail(50)) })
+	DeferCleanup(func() { Expect(manager.Stop(40*time.Second)).To(Succeed(), manager.LogTail(50)) })
 	Eventually(func(g Gomega) {
-		g.Expect(manager.running()).To(BeTrue(), "the manager exited:\n%s", manager.logTail(50))
+		g.Expect(manager.Running()).To(BeTrue(), "the manager exited:\n%s", manager.LogTail(50))
 		g.Expect(httpStatus(ctx, "http://"+managerProbeAddr+"/readyz")).To(Equal(http.StatusOK))
 	}).WithContext(ctx).WithTimeout(60*time.Second).WithPolling(250*time.Millisecond).Should(Succeed(),
-		"bin/manager did not become ready:\n%s", manager.logTail(50))
+		"bin/manager did not become ready:\n%s", manager.LogTail(50))
 }
 
 // freeLoopbackAddr returns a loopback address with a port that was free a moment ago.

@@ -303,7 +303,7 @@ var _ = Describe("A tenant on the default install", func() {
 		w.create(ctx, w.probe("hog", map[string]any{"allocate": true}).Obj())
 		w.expectRefused(ctx, "hog", Equal(capstanv1.RenderBudgetExceededReason), true, "render memory budget")
 		w.expectNothingWritten(ctx, "hog")
-		Expect(manager.running()).To(BeTrue(), "the manager survived")
+		Expect(manager.Running()).To(BeTrue(), "the manager survived")
 	})
 })
 

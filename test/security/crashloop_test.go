@@ -36,7 +36,7 @@ var _ = Describe("A tenant's Release that crashes the manager", func() {
 		Eventually(built).WithContext(ctx).WithTimeout(5 * time.Minute).Should(Receive(BeNil()))
 
 		By("stopping the manager, then asking for an upgrade")
-		Expect(manager.stop(40*time.Second)).To(Succeed(), manager.logTail(50))
+		Expect(manager.Stop(40*time.Second)).To(Succeed(), manager.LogTail(50))
 		testsupport.Kube{Client: w.editor}.Update(ctx, w.ns, name, func(r *capstanv1.Release) {
 			r.Spec.Values = &runtime.RawExtension{Raw: []byte(`{"attempt":"upgrade"}`)}
 		})
@@ -45,8 +45,8 @@ var _ = Describe("A tenant's Release that crashes the manager", func() {
 		for i := 1; i <= 3; i++ {
 			By(fmt.Sprintf("run %d of the failpoints build, %s=kill armed, dies on the upgrade", i, point))
 			p := launchManager(bin, []string{failpoint.EnvVar + "=" + point + "=kill"})
-			Eventually(p.running).WithContext(ctx).WithTimeout(60*time.Second).Should(BeFalse(), "run %d was not killed:\n%s", i, p.logTail(30))
-			log, err := os.ReadFile(p.logPath)
+			Eventually(p.Running).WithContext(ctx).WithTimeout(60*time.Second).Should(BeFalse(), "run %d was not killed:\n%s", i, p.LogTail(30))
+			log, err := os.ReadFile(p.LogPath)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(string(log)).To(ContainSubstring("capstan failpoint "+point+": kill"), "run %d died of something else", i)
 			Expect(kube.Records(ctx, w.ns, name)).To(HaveLen(1+i), "each run wrote one pending record before it died")
@@ -74,7 +74,7 @@ var _ = Describe("A tenant's Release that crashes the manager", func() {
 
 		By("the loop is over: no pending record, no new revision, the manager stays up")
 		Consistently(func(g Gomega) {
-			g.Expect(manager.running()).To(BeTrue(), manager.logTail(30))
+			g.Expect(manager.Running()).To(BeTrue(), manager.LogTail(30))
 			records := kube.Records(ctx, w.ns, name)
 			g.Expect(records).To(HaveLen(5))
 			g.Expect(strings.Join(records, " ")).NotTo(ContainSubstring("pending"))

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/capstan-dev/capstan/internal/testsupport"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -53,7 +54,7 @@ var (
 	// managerConfig is the manager's own identity: its service account's token.
 	managerConfig *rest.Config
 	// manager is bin/manager, running as its service account.
-	manager *process
+	manager *managerProcess
 	// charts serves testdata/charts as a Helm HTTP repository.
 	charts *httptest.Server
 	// canary is the value of the Secret every attack tries to reach; it must appear nowhere else.
@@ -120,7 +121,7 @@ var _ = AfterEach(func() {
 	if !CurrentSpecReport().Failed() || manager == nil {
 		return
 	}
-	fmt.Fprintf(GinkgoWriter, "\n----- manager log (last 150 lines) -----\n%s\n", manager.logTail(150))
+	fmt.Fprintf(GinkgoWriter, "\n----- manager log (last 150 lines) -----\n%s\n", manager.LogTail(150))
 })
 
 // randomHex returns n random bytes in hex.
@@ -240,13 +241,13 @@ const chartServerIP = "127.0.0.1"
 func startManager(ctx context.Context, args []string) {
 	deploymentArgs = args
 	manager = launchManager(filepath.Join(workDir, "manager"), nil)
-	DeferCleanup(func() { Expect(manager.stop(40*time.Second)).To(Succeed(), manager.logTail(50)) })
+	DeferCleanup(func() { Expect(manager.Stop(40*time.Second)).To(Succeed(), manager.LogTail(50)) })
 	expectReady(ctx, manager)
 }
 
 // launchManager runs bin as the manager's service account with the Deployment's args and
 // extra environment, logging to a file of its own, without waiting for it to become ready.
-func launchManager(bin string, extraEnv []string) *process {
+func launchManager(bin string, extraEnv []string) *managerProcess {
 	kubeconfig := writeKubeconfig(managerConfig, filepath.Join(workDir, "manager.kubeconfig"))
 	probe := freeLoopbackAddr()
 	env := []string{"KUBECONFIG=" + kubeconfig, "HOME=" + workDir}
@@ -261,16 +262,21 @@ func launchManager(bin string, extraEnv []string) *process {
 	if launches > 1 {
 		logPath = filepath.Join(workDir, fmt.Sprintf("manager-%d.log", launches))
 	}
-	p, err := startProcess("manager", logPath, env, bin, managerArgs(deploymentArgs, probe)...)
+	p, err := testsupport.StartProcess("manager", logPath, env, bin, managerArgs(deploymentArgs, probe)...)
 	Expect(err).NotTo(HaveOccurred())
-	p.probe = probe
-	return p
+	return &managerProcess{Process: p, probe: probe}
+}
+
+// managerProcess is a running manager and the address of its health probes.
+type managerProcess struct {
+	*testsupport.Process
+	probe string
 }
 
 // expectReady waits until the manager p answers its readiness probe.
-func expectReady(ctx context.Context, p *process) {
+func expectReady(ctx context.Context, p *managerProcess) {
 	Eventually(func(g Gomega) {
-		g.Expect(p.running()).To(BeTrue(), "the manager exited:\n%s", p.logTail(50))
+		g.Expect(p.Running()).To(BeTrue(), "the manager exited:\n%s", p.LogTail(50))
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.probe+"/readyz", nil)
 		g.Expect(err).NotTo(HaveOccurred())
 		resp, err := http.DefaultClient.Do(req)
