@@ -115,13 +115,14 @@ func (h *harness) violations(ctx context.Context, m *model) []string {
 	return append(out, h.helmHistoryViolations(ctx, m)...)
 }
 
-// recordViolations checks the records: contiguous numbers, exactly one deployed, none pending,
+// recordViolations checks the records: contiguous numbers (but for the gap history pruning leaves
+// after a kept last-deployed revision), exactly one deployed, none pending,
 // history bounded. It returns the deployed record.
 func recordViolations(recs []*storage.Release) ([]string, *storage.Release) {
 	var out []string
 	var deployed []*storage.Release
 	for i, r := range recs {
-		if i > 0 && r.Version != recs[i-1].Version+1 {
+		if i > 0 && r.Version != recs[i-1].Version+1 && !prunedPast(recs, i-1) {
 			out = append(out, fmt.Sprintf("revision %d follows %d", r.Version, recs[i-1].Version))
 		}
 		if r.Info.Status.IsPending() {
@@ -141,6 +142,14 @@ func recordViolations(recs []*storage.Release) ([]string, *storage.Release) {
 		return out, nil
 	}
 	return out, deployed[len(deployed)-1]
+}
+
+// prunedPast reports whether a gap after recs[i] is history pruning that kept recs[i] as the last
+// deployed revision (Store.Prune never deletes it) while deleting newer, failed ones: the history
+// is full, and recs[i] is deployed or was superseded since.
+func prunedPast(recs []*storage.Release, i int) bool {
+	st := recs[i].Info.Status
+	return len(recs) >= maxHistory && (st == storage.StatusDeployed || st == storage.StatusSuperseded)
 }
 
 // liveViolations compares the deployed manifest with the live objects carrying the release's
