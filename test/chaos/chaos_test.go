@@ -71,7 +71,16 @@ func TestChaos(t *testing.T) {
 		record(t, table, h.restartAPIServer(ctx, m, rng), &cycles, &kills, h)
 		record(t, table, h.sigterm(ctx, m, rng), &cycles, &kills, h)
 	}
-	points = append(points, apiServerRestart, gracefulStop)
+	faultCycles := 1
+	if long {
+		faultCycles = extra
+	}
+	for range faultCycles {
+		record(t, table, h.apiFaults(ctx, m, rng), &cycles, &kills, h)
+		h.ensureInstalled(ctx, m)
+		record(t, table, h.pauseEtcd(ctx, m, rng), &cycles, &kills, h)
+	}
+	points = append(points, apiServerRestart, gracefulStop, apiWriteFaults, etcdPaused)
 	if helmBin != "" {
 		helmCycles := 2
 		if long {

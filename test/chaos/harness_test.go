@@ -133,9 +133,14 @@ func (h *harness) serveCharts() {
 
 // start runs the manager with the given failpoints armed ("" for none).
 func (h *harness) start(failpoints string) *process {
+	return h.startWith(h.cluster.Kubeconfig, failpoints)
+}
+
+// startWith runs the manager against the API server of the given kubeconfig.
+func (h *harness) startWith(kubeconfig, failpoints string) *process {
 	h.runs++
 	logPath := filepath.Join(h.dir, fmt.Sprintf("manager-%04d.log", h.runs))
-	p, err := startProcess(logPath, []string{"KUBECONFIG=" + h.cluster.Kubeconfig, failpoint.EnvVar + "=" + failpoints}, h.bin,
+	p, err := startProcess(logPath, []string{"KUBECONFIG=" + kubeconfig, failpoint.EnvVar + "=" + failpoints}, h.bin,
 		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--log-format=console",
 		"--graceful-shutdown-timeout=15s", "--release-concurrency=2")
 	must(h.t, err)
