@@ -9,6 +9,7 @@
 #   hack/local-cluster.sh status      say what is running
 #
 # State lives outside the checkout in $CAPSTAN_CLUSTER_DIR (default ~/.cache/capstan/cluster).
+# The kube-apiserver's --request-timeout can be set with CAPSTAN_APISERVER_REQUEST_TIMEOUT (default 1m0s).
 # Ports can be moved with CAPSTAN_CLUSTER_PORT_BASE (default 16440: apiserver = base+3, etcd = base+4/+5,
 # scheduler = base+6, controller-manager = base+7, kwok = base+8), so tests can run a second cluster.
 set -euo pipefail
@@ -130,7 +131,8 @@ up() {
     --tls-cert-file "$p/apiserver.crt" --tls-private-key-file "$p/apiserver.key" --client-ca-file "$p/ca.crt" \
     --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$p/sa.pub" \
     --service-account-signing-key-file "$p/sa.key" --service-cluster-ip-range 10.0.0.0/24 \
-    --authorization-mode RBAC --allow-privileged --enable-priority-and-fairness=false
+    --authorization-mode RBAC --allow-privileged --enable-priority-and-fairness=false \
+    --request-timeout "${CAPSTAN_APISERVER_REQUEST_TIMEOUT:-1m0s}"
   wait_ready
   start kube-controller-manager "$(bin kube-controller-manager)" --kubeconfig "$KUBECONFIG_PATH" \
     --authentication-kubeconfig "$KUBECONFIG_PATH" --authorization-kubeconfig "$KUBECONFIG_PATH" \

@@ -31,9 +31,12 @@ const (
 // faultRate is the fraction of the manager's writes the proxy fails while it injects.
 const faultRate = 0.2
 
-// etcdPause is how long etcd is stopped. Every write the upgrade makes meanwhile hangs in the
-// API server; the API server's own --request-timeout (its default, 60 s) is longer than a short
-// mode cycle may take, so the pause stops short of it.
+// apiserverRequestTimeout is the chaos cluster's kube-apiserver --request-timeout, shorter than
+// the default minute so that etcdPause outlasts it: requests made during the pause time out at the
+// API server (the case a real etcd stall produces), not only wait.
+const apiserverRequestTimeout = 15 * time.Second
+
+// etcdPause is how long etcd is stopped, past apiserverRequestTimeout.
 const etcdPause = 20 * time.Second
 
 // faultProxy is a plain-HTTP loopback proxy in front of the API server that fails a fraction of

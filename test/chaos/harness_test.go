@@ -56,6 +56,8 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, dir: t.TempDir()}
 	built := make(chan error, 1)
 	go func() { built <- h.build() }()
+	// A short request timeout lets the etcd pause outlast it within a short-mode cycle.
+	t.Setenv("CAPSTAN_APISERVER_REQUEST_TIMEOUT", apiserverRequestTimeout.String())
 	var err error
 	h.cluster, err = testenv.StartCluster()
 	if err != nil {
