@@ -26,6 +26,13 @@ func (h *harness) restartAPIServer(ctx context.Context, m *model, rng *rand.Rand
 		p.kill()
 		h.t.Fatalf("restarting the API server: %v", err)
 	}
+	h.settleAndStop(ctx, m, p, &o)
+	return o
+}
+
+// settleAndStop waits for the model's Release to settle after a fault, records how long that took
+// and the invariants it breaks in o, then stops the manager p gracefully.
+func (h *harness) settleAndStop(ctx context.Context, m *model, p *process, o *outcome) {
 	start := time.Now()
 	if !h.waitSettled(ctx, m, settleTimeout) {
 		o.violations = append(o.violations, fmt.Sprintf("did not settle within %s", settleTimeout))
@@ -35,5 +42,4 @@ func (h *harness) restartAPIServer(ctx context.Context, m *model, rng *rand.Rand
 	if err := p.stop(20 * time.Second); err != nil {
 		o.violations = append(o.violations, "graceful shutdown: "+err.Error())
 	}
-	return o
 }

@@ -166,15 +166,7 @@ func (h *harness) apiFaults(ctx context.Context, m *model, rng *rand.Rand) outco
 	time.Sleep(time.Duration(2000+rng.IntN(3000)) * time.Millisecond)
 	f.inject.Store(false)
 	o.op = strings.Join(ops, ", ") + " (" + f.counts() + ")"
-	start := time.Now()
-	if !h.waitSettled(ctx, m, settleTimeout) {
-		o.violations = append(o.violations, fmt.Sprintf("did not settle within %s", settleTimeout))
-	}
-	o.recovery = time.Since(start)
-	o.violations = append(o.violations, h.violations(ctx, m)...)
-	if err := p.stop(20 * time.Second); err != nil {
-		o.violations = append(o.violations, "graceful shutdown: "+err.Error())
-	}
+	h.settleAndStop(ctx, m, p, &o)
 	return o
 }
 
@@ -197,14 +189,6 @@ func (h *harness) pauseEtcd(ctx context.Context, m *model, rng *rand.Rand) outco
 	must(h.t, syscall.Kill(pid, syscall.SIGSTOP))
 	time.Sleep(etcdPause)
 	must(h.t, syscall.Kill(pid, syscall.SIGCONT))
-	start := time.Now()
-	if !h.waitSettled(ctx, m, settleTimeout) {
-		o.violations = append(o.violations, fmt.Sprintf("did not settle within %s", settleTimeout))
-	}
-	o.recovery = time.Since(start)
-	o.violations = append(o.violations, h.violations(ctx, m)...)
-	if err := p.stop(20 * time.Second); err != nil {
-		o.violations = append(o.violations, "graceful shutdown: "+err.Error())
-	}
+	h.settleAndStop(ctx, m, p, &o)
 	return o
 }
