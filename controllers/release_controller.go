@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -16,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/reconcile"
@@ -148,8 +151,16 @@ func (r *ReleaseReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&capstanv1.Release{}, handler.EnqueueRequestsFromMapFunc(r.mapBy(indexDependsOn, namespacedKey))).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.mapBy(indexValuesFrom, valuesKey(capstanv1.ValuesKindConfigMap)))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.mapBy(indexValuesFrom, valuesKey(capstanv1.ValuesKindSecret)))).
+		WatchesRawSource(source.Func(r.wakeWaiting)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Complete(r)
+}
+
+// wakeWaiting lets the state machine queue a reconcile of a Release waiting for its objects when
+// one of them changes (reconcile.Reconciler.ObjectChanged).
+func (r *ReleaseReconciler) wakeWaiting(_ context.Context, q workqueue.TypedRateLimitingInterface[ctrl.Request]) error {
+	r.Engine.Enqueue = func(key types.NamespacedName) { q.Add(ctrl.Request{NamespacedName: key}) }
+	return nil
 }
 
 // mapBy enqueues the Releases whose index field holds the key of the changed object. Releases

@@ -17,6 +17,7 @@ import (
 	"github.com/capstan-dev/capstan/internal/apply"
 	"github.com/capstan-dev/capstan/internal/chart"
 	"github.com/capstan-dev/capstan/internal/engine"
+	"github.com/capstan-dev/capstan/internal/health"
 	"github.com/capstan-dev/capstan/internal/options"
 	"github.com/capstan-dev/capstan/internal/reconcile"
 	"github.com/capstan-dev/capstan/internal/values"
@@ -87,8 +88,33 @@ func SetupRelease(mgr ctrl.Manager, opts options.Options, deps ReleaseDeps) erro
 	}
 	r := &ReleaseReconciler{Client: mgr.GetClient(), Engine: engine, Concurrency: opts.ReleaseConcurrency,
 		ShutdownGrace: reconcile.ShutdownGrace(opts.GracefulShutdownTimeout), Reader: mgr.GetAPIReader()}
-	return r.SetupWithManager(mgr)
+	if err := r.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	watches := health.NewWatches(engine.ObjectChanged, 0)
+	engine.Watches = watches
+	return mgr.Add(waitRunnable{engine: engine, watches: watches})
 }
+
+// waitRunnable runs the health watches that wake waiting Releases while the manager runs (and
+// leads), and on shutdown marks the revisions of the Releases still waiting as interrupted, so
+// that a manager stopped gracefully leaves no pending record.
+type waitRunnable struct {
+	engine  *reconcile.Reconciler
+	watches *health.Watches
+}
+
+func (w waitRunnable) Start(ctx context.Context) error {
+	<-ctx.Done()
+	w.watches.Stop()
+	if n := w.engine.InterruptWaits(ctx); n > 0 {
+		ctrl.LoggerFrom(ctx).Info("recorded the revisions of waiting Releases as interrupted", "releases", n)
+	}
+	return nil
+}
+
+// NeedLeaderElection is true: only the leader reconciles, so only it waits.
+func (waitRunnable) NeedLeaderElection() bool { return true }
 
 // renderLimits turns the render memory budget into the engine's limits.
 func renderLimits(b options.RenderBudget) engine.Limits {

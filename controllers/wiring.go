@@ -17,16 +17,10 @@ import (
 	"github.com/capstan-dev/capstan/internal/storage"
 )
 
-// NewHealthWaiter adapts internal/health to the Release reconciler's Waiter: it waits through the
+// NewHealthWaiter adapts internal/health to the Release reconciler's Waiter: it looks through the
 // Release's own client, so health reads carry the Release's identity.
 func NewHealthWaiter(c client.WithWatch) reconcile.Waiter {
-	return healthWaiter{checker: health.New(c, health.Options{})}
-}
-
-type healthWaiter struct{ checker *health.Checker }
-
-func (w healthWaiter) Wait(ctx context.Context, refs []apply.ObjectRef, timeout time.Duration) error {
-	return w.checker.Wait(ctx, refs, timeout, nil)
+	return health.New(c, health.Options{})
 }
 
 // NewHookRunner adapts internal/hooks to the Release reconciler's HookRunner: it turns the

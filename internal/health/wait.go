@@ -60,7 +60,6 @@ func (c *Checker) Wait(ctx context.Context, refs []apply.ObjectRef, timeout time
 // waiter holds the state of one Wait: the objects not yet seen Current and the last report.
 type waiter struct {
 	checker  *Checker
-	total    int
 	pending  []apply.ObjectRef
 	last     Report
 	reported string
@@ -69,24 +68,46 @@ type waiter struct {
 
 func newWaiter(c *Checker, refs []apply.ObjectRef, progress func(Report)) *waiter {
 	pending := unique(refs)
-	notChecked := make([]ObjectStatus, 0, len(pending))
-	for _, r := range pending {
-		notChecked = append(notChecked, ObjectStatus{Ref: r, Status: Unknown, Message: "not checked yet"})
-	}
-	return &waiter{checker: c, total: len(pending), pending: pending,
-		last: newReport(len(pending), notChecked), progress: progress}
+	return &waiter{checker: c, pending: pending, last: NotChecked(pending), progress: progress}
 }
 
 // look reads every pending object once, drops those that are Current from pending, and returns the
 // report of the rest.
 func (w *waiter) look(ctx context.Context) (Report, error) {
+	report, err := w.checker.Look(ctx, w.pending, w.last)
+	if err != nil {
+		return Report{}, err
+	}
+	w.pending = report.Pending()
+	w.last = report
+	return report, nil
+}
+
+// NotChecked is the report of objects nobody has looked at yet: the first last report of a wait
+// that looks with Look.
+func NotChecked(refs []apply.ObjectRef) Report {
+	refs = unique(refs)
+	notChecked := make([]ObjectStatus, 0, len(refs))
+	for _, r := range refs {
+		notChecked = append(notChecked, ObjectStatus{Ref: r, Status: Unknown, Message: "not checked yet"})
+	}
+	return newReport(len(refs), notChecked)
+}
+
+// Look is one look of a wait: it reads the objects last reported not ready (pending) once and
+// returns the report of those still not ready, out of the objects the wait began with
+// (last.Checked). A read error that may pass (a timeout, a 5xx, a refused connection) keeps the
+// object's status of the last report, so it is looked at again; an error that cannot pass
+// (forbidden, unauthorised, a malformed request) is returned, and so is the context's error when
+// it ends during the look. An object found Failed is in the report: the caller decides (Wait ends
+// with a *FailedError).
+func (c *Checker) Look(ctx context.Context, pending []apply.ObjectRef, last Report) (Report, error) {
 	var notReady []ObjectStatus
-	still := w.pending[:0:0]
-	for _, ref := range w.pending {
+	for _, ref := range unique(pending) {
 		if ctx.Err() != nil {
 			return Report{}, ctx.Err()
 		}
-		s, err := w.checker.status(ctx, ref)
+		s, err := c.status(ctx, ref)
 		if err != nil && ctx.Err() != nil {
 			// A read cut short by the wait's own end says nothing about the object: keep the
 			// last real report.
@@ -96,22 +117,32 @@ func (w *waiter) look(ctx context.Context) (Report, error) {
 			return Report{}, fmt.Errorf("reading %s: %w", ref, err)
 		}
 		if err != nil {
-			s = w.lastKnown(ref, "cannot be read: "+readFailure(err))
+			s = lastKnown(last, ref, "cannot be read: "+readFailure(err))
 		}
 		if s.Status != Current {
 			notReady = append(notReady, s)
-			still = append(still, ref)
 		}
 	}
-	w.pending = still
-	w.last = newReport(w.total, notReady)
-	return w.last, nil
+	total := last.Checked
+	if total == 0 {
+		total = len(unique(pending))
+	}
+	return newReport(total, notReady), nil
 }
 
-// lastKnown returns the status ref had at the previous look, so that a passing read failure does
+// Pending returns the objects of the report that are not ready yet, the ones the next look reads.
+func (r Report) Pending() []apply.ObjectRef {
+	out := make([]apply.ObjectRef, 0, len(r.NotReady))
+	for _, s := range r.NotReady {
+		out = append(out, s.Ref)
+	}
+	return out
+}
+
+// lastKnown returns the status ref had in the last report, so that a passing read failure does
 // not hide the object's real state; with none, an Unknown status carrying why.
-func (w *waiter) lastKnown(ref apply.ObjectRef, why string) ObjectStatus {
-	for _, s := range w.last.NotReady {
+func lastKnown(last Report, ref apply.ObjectRef, why string) ObjectStatus {
+	for _, s := range last.NotReady {
 		if s.Ref == ref {
 			return s
 		}

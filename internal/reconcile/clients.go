@@ -55,6 +55,20 @@ func (f *ImpersonatingClients) ForRelease(ctx context.Context, rel *capstanv1.Re
 	return f.clientFor(serviceAccountUser(rel.Namespace, sa))
 }
 
+// Identity names the identity rel's client acts as: the impersonated user, or "" for the
+// manager's own. Clients of one identity are shared, so what is shared per identity (the health
+// watches) is keyed by it.
+func (f *ImpersonatingClients) Identity(rel *capstanv1.Release) string {
+	sa := rel.Spec.ServiceAccountName
+	if sa == "" {
+		sa = f.DefaultServiceAccount
+	}
+	if sa == "" {
+		return ""
+	}
+	return serviceAccountUser(rel.Namespace, sa)
+}
+
 // NamespaceReader returns a reader that reads each object as the default service account of
 // the object's namespace, or as the manager itself when no default is configured. The
 // ChartRepository controller reads the Secrets a repository names with it: a ChartRepository

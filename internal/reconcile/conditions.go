@@ -42,12 +42,18 @@ type Outcome struct {
 	Redact func(string) string
 }
 
-// summarize is the one place that sets Ready. It ends Reconciling, sets Stalled for a stalling
+// summarize is the one place that sets Ready. An action still under way (ClassProgressing) keeps
+// the Reconciling=True and Ready=Unknown it began with. Otherwise it ends Reconciling, sets Stalled for a stalling
 // error and removes it otherwise, moves observedGeneration on success or stall, and derives Ready
 // from the outcome and the other conditions: a failed outcome is Ready=False with its reason; a
 // successful one is Ready=True unless the last release action failed or a remediation happened
 // (the desired state is then not in effect).
 func summarize(rel *capstanv1.Release, out Outcome) {
+	if isProgressing(out.Err) {
+		// The action set Reconciling and Ready when it began; they hold until it ends, so a
+		// reconcile that only looked again writes nothing.
+		return
+	}
 	removeCondition(rel, capstanv1.ReconcilingCondition)
 	if out.Err != nil {
 		summarizeError(rel, classify(out.Err), out.Redact)

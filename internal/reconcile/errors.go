@@ -22,6 +22,10 @@ const (
 	ClassWaiting
 	// ClassStalling errors need a spec or input change; the Release is Stalled and not requeued.
 	ClassStalling
+	// ClassProgressing is not a failure: an action is under way (its objects are applied and
+	// their health is awaited) and goes on in a later reconcile, woken by a change of the objects
+	// or after RequeueAfter. Reconciling stays True and Ready Unknown, as the action set them.
+	ClassProgressing
 )
 
 // ReasonReconcileFailed is the Ready reason of an error no stage classified.
@@ -52,6 +56,17 @@ func stallErr(reason string, err error) error {
 // waitErr classifies err as waiting for something outside the Release.
 func waitErr(reason string, after time.Duration, err error) error {
 	return &Error{Class: ClassWaiting, Reason: reason, RequeueAfter: after, Err: err}
+}
+
+// progressing says that an action goes on in a later reconcile.
+func progressing(after time.Duration, err error) error {
+	return &Error{Class: ClassProgressing, Reason: capstanv1.ProgressingReason, RequeueAfter: after, Err: err}
+}
+
+// isProgressing reports whether err says that an action goes on in a later reconcile.
+func isProgressing(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Class == ClassProgressing
 }
 
 // transientErr classifies err as worth a retry with backoff.

@@ -31,8 +31,9 @@ func (s *session) release(ctx context.Context) error {
 		act, verb = capstanv1.ActionUpgrade, "Upgrading to"
 	}
 	s.recordAttempt(act, s.desired.ChartVersion, s.desired.ValuesDigest)
+	// Written with the inventory before the first write of the revision (writeAhead), or with the
+	// outcome when the planning fails: one status write fewer than a patch of its own.
 	markReconciling(s.rel, fmt.Sprintf("%s chart %s %s as revision %d", verb, s.desired.ChartName, s.desired.ChartVersion, revision))
-	s.patch(ctx)
 	p, err := s.planRelease(ctx, upgrade, revision)
 	if err != nil {
 		s.r.budgetMemo.remember(s.rel.UID, s.desired, err)
@@ -104,34 +105,66 @@ func recordHooks(hooks []manifest.Hook) []*storage.Hook {
 	return out
 }
 
-// execute writes a checked plan: pending record, pre hooks, apply, wait, post hooks, prune, and
-// the record's final status. A failure after the record exists marks it failed.
+// execute writes a checked plan: pending record, pre hooks and apply; then the wait for health
+// (await), which may go on across reconciles; then the post hooks, the prune and the record's
+// final status (conclude). A failure after the record exists marks it failed.
 func (s *session) execute(ctx context.Context, p *plan) error {
+	s.startSnapshot(p)
 	if err := s.writeAhead(ctx, p); err != nil {
 		return err
 	}
 	attempt := s.r.beginAttempt()
-	defer s.r.endAttempt(attempt)
+	parked := false
+	defer func() {
+		if !parked {
+			s.r.endAttempt(attempt)
+		}
+	}()
 	p.record.Labels[AttemptLabel] = attempt
 	if err := s.createRecord(ctx, p.record); err != nil {
 		return err
 	}
 	failpoint.Inject(failpoint.AfterPendingRecord)
 	s.pruneHistory(ctx)
-	s.startSnapshot(p)
-	s.patch(ctx)
 	applied, err := s.deploy(ctx, p)
 	if errors.Is(err, errShuttingDown) {
 		return s.interrupt(ctx, p)
 	}
+	if err != nil {
+		return s.conclude(ctx, p, applied, err)
+	}
+	if p.noWait || s.r.NewWaiter == nil {
+		return s.finish(ctx, p, applied)
+	}
+	w := s.r.newWaiting(s, p, attempt, applied)
+	failpoint.Inject(failpoint.DuringWait)
+	err = s.await(ctx, w)
+	parked = isProgressing(err)
+	return err
+}
+
+// conclude records the outcome of a revision whose record exists: failed with cause, or deployed.
+func (s *session) conclude(ctx context.Context, p *plan, applied []apply.ObjectRef, cause error) error {
 	// A manual rollback is handled once it has an outcome; an interrupted one is carried out again.
 	if p.rollbackRequest != "" {
 		s.rel.Status.LastHandledRollbackTo = p.rollbackRequest
 	}
-	if err != nil {
-		return s.fail(ctx, p, applied, err)
+	if cause != nil {
+		return s.fail(ctx, p, applied, cause)
 	}
 	return s.succeed(ctx, p)
+}
+
+// finish runs the post hooks of a revision whose objects are ready, and concludes it.
+func (s *session) finish(ctx context.Context, p *plan, applied []apply.ObjectRef) error {
+	if ShuttingDown(ctx) {
+		return s.interrupt(ctx, p)
+	}
+	err := s.runHooks(ctx, p, p.postEvent)
+	if err == nil {
+		failpoint.Inject(failpoint.AfterPostHooks)
+	}
+	return s.conclude(ctx, p, applied, err)
 }
 
 // writeAhead makes the union of the objects the release may own durable before the first write of
@@ -172,8 +205,8 @@ func (s *session) createRecord(ctx context.Context, rec *storage.Release) error 
 	}
 }
 
-// deploy runs the pre hooks, applies, waits and runs the post hooks. It returns what it applied.
-// Between two steps, a shutdown of the manager stops it with errShuttingDown.
+// deploy runs the pre hooks and applies. It returns what it applied. Between two steps, a
+// shutdown of the manager stops it with errShuttingDown.
 func (s *session) deploy(ctx context.Context, p *plan) ([]apply.ObjectRef, error) {
 	if err := s.runHooks(ctx, p, p.preEvent); err != nil {
 		return nil, err
@@ -193,16 +226,6 @@ func (s *session) deploy(ctx context.Context, p *plan) ([]apply.ObjectRef, error
 	if ShuttingDown(ctx) {
 		return applied, errShuttingDown
 	}
-	if err := s.wait(ctx, p); err != nil {
-		return applied, err
-	}
-	if ShuttingDown(ctx) {
-		return applied, errShuttingDown
-	}
-	if err := s.runHooks(ctx, p, p.postEvent); err != nil {
-		return applied, err
-	}
-	failpoint.Inject(failpoint.AfterPostHooks)
 	return applied, nil
 }
 
@@ -231,19 +254,6 @@ func (s *session) runHooks(ctx context.Context, p *plan, event string) error {
 	runner := s.r.NewHookRunner(s.c, s.owner)
 	if err := runner.Run(ctx, event, p.record.Hooks, s.rel.GetTimeout()); err != nil {
 		return fmt.Errorf("%s hooks failed: %w", event, err)
-	}
-	return nil
-}
-
-// wait waits for the applied objects to be healthy, unless waiting is off.
-func (s *session) wait(ctx context.Context, p *plan) error {
-	if p.noWait || s.r.NewWaiter == nil {
-		return nil
-	}
-	waiter := s.r.NewWaiter(s.c)
-	failpoint.Inject(failpoint.DuringWait)
-	if err := waiter.Wait(ctx, refsOf(p.objects), s.rel.GetTimeout()); err != nil {
-		return transientErr(capstanv1.HealthCheckFailedReason, fmt.Errorf("waiting for the release's objects: %w", err))
 	}
 	return nil
 }

@@ -125,6 +125,9 @@ func (s *session) recordObjects(ctx context.Context, rec *storage.Release) ([]*u
 // previousRefs is what the release had before the revision being written: everything it may own
 // by its durable state (ownedRefs).
 func (s *session) previousRefs(ctx context.Context) ([]apply.ObjectRef, error) {
+	if s.previousKnown {
+		return s.previous, nil
+	}
 	return s.ownedRefs(ctx)
 }
 

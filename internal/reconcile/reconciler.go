@@ -8,6 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -16,6 +17,7 @@ import (
 	"github.com/capstan-dev/capstan/internal/apply"
 	"github.com/capstan-dev/capstan/internal/chart"
 	"github.com/capstan-dev/capstan/internal/engine"
+	"github.com/capstan-dev/capstan/internal/health"
 	"github.com/capstan-dev/capstan/internal/redact"
 	"github.com/capstan-dev/capstan/internal/storage"
 	"github.com/capstan-dev/capstan/internal/values"
@@ -37,9 +39,19 @@ type IdentityChartSource interface {
 	WithReader(reader client.Reader) ChartSource
 }
 
-// Waiter waits until applied objects are healthy, or fails naming those that are not.
+// Waiter looks once at applied objects that are awaited: it reads those last reported not ready
+// (pending) and returns the report of those still not ready (health.Checker.Look). The wait
+// itself (when to look again, the timeout) is the Reconciler's, so that no worker sleeps in it.
 type Waiter interface {
-	Wait(ctx context.Context, refs []apply.ObjectRef, timeout time.Duration) error
+	Look(ctx context.Context, pending []apply.ObjectRef, last health.Report) (health.Report, error)
+}
+
+// ObjectWatches wake a waiting Release when one of the objects it waits for changes (through
+// Reconciler.ObjectChanged); health.Watches implements it.
+type ObjectWatches interface {
+	// Watch covers refs with watches opened through c, which acts as identity, until release is
+	// called; watched is false when some object is not covered, and the wait then polls.
+	Watch(c client.WithWatch, identity string, refs []apply.ObjectRef) (release func(), watched bool)
 }
 
 // HookRunner runs the hooks of one event in Helm's order and records each hook's last run in
@@ -109,6 +121,10 @@ type Reconciler struct {
 	Events EventRecorder
 	// NewWaiter returns the health waiter for a Release's client; nil disables waiting.
 	NewWaiter func(c client.WithWatch) Waiter
+	// Watches wake Releases whose objects change while they wait; nil: waits poll.
+	Watches ObjectWatches
+	// Enqueue asks for a reconcile of a Release soon (set by the controller; nil: waits poll).
+	Enqueue func(types.NamespacedName)
 	// NewHookRunner returns the hook runner for a Release's client; nil disables hooks.
 	NewHookRunner func(c client.WithWatch, owner apply.Owner) HookRunner
 	// Metrics records release metrics; nil records none.
@@ -120,6 +136,8 @@ type Reconciler struct {
 	budgetMemo renderBudgetMemo
 	// attempts holds the ids of the attempts running in this process.
 	attempts sync.Map
+	// waits holds the actions whose objects are applied and awaited.
+	waits waitRegistry
 }
 
 func (r *Reconciler) now() time.Time {
@@ -148,11 +166,22 @@ func (r *Reconciler) conflictRequeue() time.Duration {
 // caller patches the final status. The result follows the error's class.
 func (r *Reconciler) Reconcile(ctx context.Context, rel *capstanv1.Release, p *StatusPatcher) (ctrl.Result, error) {
 	start := r.now()
+	w := r.waits.take(rel.UID)
+	if w != nil {
+		ctx = redact.NewContext(ctx, w.s.red)
+	}
 	ctx, red := startRedaction(ctx)
 	handleRequests(rel)
-	s := r.newSession(rel, p)
-	s.red = red
-	err := s.run(ctx)
+	var s *session
+	var err error
+	if w != nil {
+		s = w.resume(rel, p)
+		err = s.concludeResumed(ctx, w)
+	} else {
+		s = r.newSession(rel, p)
+		s.red = red
+		err = s.run(ctx)
+	}
 	if errors.Is(err, errShuttingDown) {
 		ctrl.LoggerFrom(ctx).Info("stopped between two steps: the manager is shutting down")
 		redactStatus(rel, red)
@@ -184,6 +213,9 @@ func (r *Reconciler) result(ctx context.Context, rel *capstanv1.Release, err err
 	case ClassStalling:
 		log.Info("release stalled", "reason", e.Reason, "message", oneLine(e.Error()))
 		return ctrl.Result{}, nil
+	case ClassProgressing:
+		log.V(1).Info("release progressing", "message", oneLine(e.Error()), "requeueAfter", e.RequeueAfter)
+		return ctrl.Result{RequeueAfter: e.RequeueAfter}, nil
 	case ClassWaiting:
 		after := e.RequeueAfter
 		if after <= 0 {
@@ -201,7 +233,7 @@ func (r *Reconciler) result(ctx context.Context, rel *capstanv1.Release, err err
 // does; another error only when it changes what Ready says, so that a stalled Release reconciled
 // again does not count (and write) again. Waiting is not failing.
 func countsAsFailure(err error, actionFailed bool, before, after *metav1.Condition) bool {
-	if err == nil || classify(err).Class == ClassWaiting {
+	if err == nil || classify(err).Class == ClassWaiting || classify(err).Class == ClassProgressing {
 		return false
 	}
 	if actionFailed || before == nil || after == nil {

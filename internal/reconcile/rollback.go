@@ -49,7 +49,6 @@ func knownRevisions(records []*storage.Release) string {
 func (s *session) rollbackTo(ctx context.Context, target *storage.Release, request string) error {
 	revision := s.revisionNumber()
 	markReconciling(s.rel, fmt.Sprintf("Rolling back to revision %d as revision %d", target.Version, revision))
-	s.patch(ctx)
 	p, err := s.planRollback(ctx, target, revision)
 	if err != nil {
 		return err

@@ -38,6 +38,10 @@ type session struct {
 
 	// deployed caches the prepared objects of the deployed record.
 	deployed []*unstructured.Unstructured
+	// previous, once previousKnown, is what previousRefs returns: set when a wait parks and the
+	// records are let go.
+	previous      []apply.ObjectRef
+	previousKnown bool
 	// driftChecked is set when a drift check ran; drift holds what it found.
 	driftChecked bool
 	drift        []apply.Change

@@ -19,6 +19,7 @@ import (
 // anything, when it is suspended, or when another Release owns the release name (nothing of it
 // is touched then). Otherwise the finalizer stays and the result says when to try again.
 func (r *Reconciler) Finalize(ctx context.Context, rel *capstanv1.Release, p *StatusPatcher) (ctrl.Result, bool, error) {
+	r.Abandon(ctx, rel)
 	if rel.Spec.Suspend {
 		ctrl.LoggerFrom(ctx).Info("release is suspended; leaving its objects and records in place")
 		r.Metrics.forget(clientKey(rel))
@@ -185,6 +186,7 @@ func (s *session) removeRecords(ctx context.Context) error {
 // left, for a Release that is suspended (and so does nothing else): helm, and the Release once
 // resumed, then find no operation in progress. Records written by other tools are left alone.
 func (r *Reconciler) RecoverSuspended(ctx context.Context, rel *capstanv1.Release) error {
+	r.Abandon(ctx, rel)
 	s := r.newSession(rel, nil)
 	if err := s.connect(ctx); err != nil {
 		return err

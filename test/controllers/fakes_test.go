@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/gomega"
@@ -21,6 +22,7 @@ import (
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/health"
 	"github.com/capstan-dev/capstan/internal/chart"
 	"github.com/capstan-dev/capstan/internal/reconcile"
 	"github.com/capstan-dev/capstan/internal/repo"
@@ -293,16 +295,34 @@ func (s *repoSource) Fetch(ctx context.Context, cr *capstanv1.ChartRepository, n
 }
 
 // nameWaiter stands in for the health waiter: objects whose name contains "unhealthy" never
-// become healthy, everything else is healthy at once.
+// become healthy, objects whose name starts with a closed gate's prefix are in progress until the
+// gate opens, and everything else is healthy at once. It counts its looks.
 type nameWaiter struct{}
 
-func (nameWaiter) Wait(_ context.Context, refs []apply.ObjectRef, _ time.Duration) error {
-	for _, r := range refs {
+var (
+	// gates holds the closed gates: an object whose name has one as prefix is not ready.
+	gates sync.Map
+	// looks counts the waiter's looks at gated objects.
+	looks atomic.Int64
+)
+
+func (nameWaiter) Look(_ context.Context, pending []apply.ObjectRef, last health.Report) (health.Report, error) {
+	report := health.Report{Checked: max(last.Checked, len(pending))}
+	for _, r := range pending {
 		if strings.Contains(r.Name, "unhealthy") {
-			return fmt.Errorf("%s did not become ready: it is unhealthy by design", r)
+			return health.Report{}, fmt.Errorf("%s did not become ready: it is unhealthy by design", r)
+		}
+		gated := false
+		gates.Range(func(prefix, _ any) bool {
+			gated = gated || strings.HasPrefix(r.Namespace+"/"+r.Name, prefix.(string))
+			return !gated
+		})
+		if gated {
+			looks.Add(1)
+			report.NotReady = append(report.NotReady, health.ObjectStatus{Ref: r, Status: health.InProgress, Message: "the gate is closed"})
 		}
 	}
-	return nil
+	return report, nil
 }
 
 // hookLog stands in for the hook runner: it records which hooks ran for which event. A hook whose

@@ -1,0 +1,313 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/health"
+	"github.com/capstan-dev/capstan/internal/storage"
+)
+
+// How long a waiting Release goes without looking at its objects: when watches cover them, a
+// change wakes it at once and this only bounds a missed event; when they cannot be watched (the
+// identity may not, or no watches are configured), it is the poll interval.
+const (
+	watchedRecheck = 30 * time.Second
+	polledRecheck  = 2 * time.Second
+)
+
+// waiting is an install, upgrade or rollback whose objects are applied and whose health is
+// awaited. It lives in memory between reconciles, so that no worker sleeps while objects become
+// ready: each reconcile of the Release looks once and either concludes the action or parks it
+// again. Its attempt stays registered as running in this process meanwhile, so the pending
+// record is not taken for an interrupted one; a process that dies while Releases wait leaves
+// their records pending with attempts nobody runs, and the next leader recovers them as
+// interrupted, as it would after a crash during a wait that held a worker.
+type waiting struct {
+	// s is the session that applied: its client, store, redactor and decision. The records it
+	// loaded are dropped when the wait parks (previous keeps what the conclusion needs of them).
+	s       *session
+	p       *plan
+	key     types.NamespacedName
+	uid     types.UID
+	attempt string
+	applied []apply.ObjectRef
+	// generation is the Release's metadata.generation the action was decided for.
+	generation int64
+	deadline   time.Time
+	timeout    time.Duration
+	// report is the last look: the objects still awaited.
+	report health.Report
+	// watched says whether watches cover every awaited object; unwatch gives them back.
+	watched bool
+	unwatch func()
+}
+
+// newWaiting starts the wait of a revision whose objects s just applied.
+func (r *Reconciler) newWaiting(s *session, p *plan, attempt string, applied []apply.ObjectRef) *waiting {
+	timeout := s.rel.GetTimeout()
+	w := &waiting{s: s, p: p, key: client.ObjectKeyFromObject(s.rel), uid: s.rel.UID, attempt: attempt,
+		applied: applied, generation: s.rel.Generation, timeout: timeout,
+		report: health.NotChecked(refsOf(p.objects))}
+	if timeout > 0 {
+		w.deadline = r.now().Add(timeout)
+	}
+	return w
+}
+
+// resume hands the waiting session the Release as read by this reconcile.
+func (w *waiting) resume(rel *capstanv1.Release, p *StatusPatcher) *session {
+	w.s.rel, w.s.patcher = rel, p
+	return w.s
+}
+
+// await looks once at the objects still awaited. When they are all ready, it runs the post hooks
+// and concludes the action as deployed; when one failed, when a read cannot succeed, or when the
+// timeout ran out, it concludes it as failed. Otherwise the wait parks until a watched object
+// changes or the recheck delay passes, and a ClassProgressing error says so.
+func (s *session) await(ctx context.Context, w *waiting) error {
+	parked := false
+	defer func() {
+		if !parked {
+			s.r.waits.drop(w)
+			if w.unwatch != nil {
+				w.unwatch()
+			}
+			s.r.endAttempt(w.attempt)
+		}
+	}()
+	if ShuttingDown(ctx) {
+		return s.interrupt(ctx, w.p)
+	}
+	report, err := s.r.NewWaiter(s.c).Look(ctx, w.report.Pending(), w.report)
+	switch {
+	case err != nil && ShuttingDown(ctx):
+		return s.interrupt(ctx, w.p)
+	case err != nil:
+		return s.conclude(ctx, w.p, w.applied, healthFailure(err))
+	case len(report.Failed()) > 0:
+		return s.conclude(ctx, w.p, w.applied, healthFailure(&health.FailedError{Report: report}))
+	case report.Ready():
+		return s.finish(ctx, w.p, w.applied)
+	}
+	now := s.r.now()
+	if !w.deadline.IsZero() && !now.Before(w.deadline) {
+		return s.conclude(ctx, w.p, w.applied, healthFailure(&health.TimeoutError{Timeout: w.timeout, Report: report}))
+	}
+	w.report = report
+	if err := s.park(ctx, w); err != nil {
+		return err
+	}
+	parked = true
+	recheck := polledRecheck
+	if w.watched {
+		recheck = watchedRecheck
+	}
+	if !w.deadline.IsZero() {
+		recheck = min(recheck, w.deadline.Sub(now))
+	}
+	return progressing(recheck, fmt.Errorf("waiting for %d of %d objects to become ready: %s",
+		len(report.NotReady), report.Checked, report.Summary()))
+}
+
+// concludeResumed looks again at the objects of a parked wait, in a later reconcile than the one
+// that applied them, and ends that reconcile as the one that applied would have ended: a
+// remediation stalls once its rollback is done. A Release whose spec changed meanwhile is not
+// Ready for the new generation by the conclusion of the old one: it is reconciled again at once.
+func (s *session) concludeResumed(ctx context.Context, w *waiting) error {
+	err := s.await(ctx, w)
+	switch {
+	case err != nil:
+		return err
+	case w.p.remediation:
+		return stallErr(capstanv1.RetriesExhaustedReason, errors.New(s.exhaustedMessage()))
+	case s.rel.Generation != w.generation:
+		return progressing(time.Millisecond, fmt.Errorf("revision %d concluded; generation %d is still to be reconciled",
+			w.p.record.Version, s.rel.Generation))
+	}
+	return nil
+}
+
+// healthFailure is how a failed wait fails the revision.
+func healthFailure(err error) error {
+	return transientErr(capstanv1.HealthCheckFailedReason, fmt.Errorf("waiting for the release's objects: %w", err))
+}
+
+// park keeps the wait for a later reconcile: it is registered, and the first time its objects
+// are watched. What the conclusion needs of the records is kept, the records themselves are not.
+func (s *session) park(ctx context.Context, w *waiting) error {
+	if w.unwatch == nil {
+		previous, err := s.previousRefs(ctx)
+		if err != nil {
+			return err
+		}
+		s.previous, s.previousKnown, s.records, s.deployed = previous, true, nil, nil
+	}
+	s.r.waits.put(w)
+	if w.unwatch == nil {
+		w.unwatch, w.watched = func() {}, false
+		if s.r.Watches != nil && s.r.Enqueue != nil {
+			w.unwatch, w.watched = s.r.Watches.Watch(s.c, s.r.identity(s.rel), w.report.Pending())
+		}
+	}
+	return nil
+}
+
+// identity names who a Release's client acts as, for sharing watches between Releases.
+func (r *Reconciler) identity(rel *capstanv1.Release) string {
+	if id, ok := r.Clients.(interface {
+		Identity(*capstanv1.Release) string
+	}); ok {
+		return "user:" + id.Identity(rel)
+	}
+	return "release:" + string(rel.UID)
+}
+
+// ObjectChanged wakes the Releases waiting for the object (Watches call it for every event).
+func (r *Reconciler) ObjectChanged(ref apply.ObjectRef) {
+	if r.Enqueue == nil {
+		return
+	}
+	for _, key := range r.waits.waitingFor(ref) {
+		r.Enqueue(key)
+	}
+}
+
+// Waiting returns how many Releases wait for their objects now.
+func (r *Reconciler) Waiting() int { return r.waits.len() }
+
+// Abandon ends the wait of a Release that is being deleted or was suspended: its revision is
+// marked failed as interrupted (as recovery would mark it), so the uninstall, or helm, finds no
+// operation in progress. It does nothing for a Release that does not wait.
+func (r *Reconciler) Abandon(ctx context.Context, rel *capstanv1.Release) {
+	if w := r.waits.take(rel.UID); w != nil {
+		r.interruptWait(ctx, w)
+	}
+}
+
+// InterruptWaits marks the revision of every waiting Release failed as interrupted, as a
+// graceful shutdown does with the revision a reconcile was working on, so that a manager stopped
+// gracefully leaves no pending record. A wait a reconcile is looking at just now is that
+// reconcile's to finish.
+func (r *Reconciler) InterruptWaits(ctx context.Context) int {
+	all := r.waits.takeAll()
+	for _, w := range all {
+		r.interruptWait(ctx, w)
+	}
+	return len(all)
+}
+
+func (r *Reconciler) interruptWait(ctx context.Context, w *waiting) {
+	fresh, cancel := Fresh(ctx)
+	defer cancel()
+	storage.MarkInterrupted(w.p.record)
+	if err := w.s.store.UpdateStatus(fresh, w.p.record); err != nil {
+		ctrl.LoggerFrom(ctx).Info("could not record the interrupted revision; the next reconcile recovers it",
+			"release", w.key.String(), "revision", w.p.record.Version, "error", err.Error())
+	}
+	r.waits.drop(w)
+	if w.unwatch != nil {
+		w.unwatch()
+	}
+	r.endAttempt(w.attempt)
+}
+
+// waitRegistry holds the parked waits by Release, and which Releases wait for which object.
+type waitRegistry struct {
+	mu     sync.Mutex
+	parked map[types.UID]*waiting
+	// byObject maps an object (apply.ObjectRef.ID) to the waits that await it, parked or being
+	// looked at: an event during a look must still wake the Release.
+	byObject map[string]map[*waiting]bool
+	// indexed holds the object IDs each wait is listed under in byObject.
+	indexed map[*waiting][]string
+}
+
+// put parks w and lists it under the objects it awaits.
+func (g *waitRegistry) put(w *waiting) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.parked == nil {
+		g.parked, g.byObject, g.indexed = map[types.UID]*waiting{}, map[string]map[*waiting]bool{}, map[*waiting][]string{}
+	}
+	g.parked[w.uid] = w
+	if _, ok := g.indexed[w]; ok {
+		return
+	}
+	ids := make([]string, 0, len(w.report.NotReady))
+	for _, ref := range w.report.Pending() {
+		id := ref.ID()
+		if g.byObject[id] == nil {
+			g.byObject[id] = map[*waiting]bool{}
+		}
+		g.byObject[id][w] = true
+		ids = append(ids, id)
+	}
+	g.indexed[w] = ids
+}
+
+// take unparks the wait of a Release for a reconcile to look at; it stays listed under its
+// objects until it is dropped.
+func (g *waitRegistry) take(uid types.UID) *waiting {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	w := g.parked[uid]
+	delete(g.parked, uid)
+	return w
+}
+
+// takeAll unparks every wait.
+func (g *waitRegistry) takeAll() []*waiting {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]*waiting, 0, len(g.parked))
+	for uid, w := range g.parked {
+		out = append(out, w)
+		delete(g.parked, uid)
+	}
+	return out
+}
+
+// drop forgets a wait that ended.
+func (g *waitRegistry) drop(w *waiting) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.parked[w.uid] == w {
+		delete(g.parked, w.uid)
+	}
+	for _, id := range g.indexed[w] {
+		delete(g.byObject[id], w)
+		if len(g.byObject[id]) == 0 {
+			delete(g.byObject, id)
+		}
+	}
+	delete(g.indexed, w)
+}
+
+// waitingFor returns the Releases that await the object.
+func (g *waitRegistry) waitingFor(ref apply.ObjectRef) []types.NamespacedName {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ws := g.byObject[ref.ID()]
+	out := make([]types.NamespacedName, 0, len(ws))
+	for w := range ws {
+		out = append(out, w.key)
+	}
+	return out
+}
+
+// len returns how many waits are parked.
+func (g *waitRegistry) len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.parked)
+}

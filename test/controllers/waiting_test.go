@@ -1,0 +1,110 @@
+package controllers_test
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+)
+
+// Health waits do not hold a worker: a Release whose objects are not ready yet parks its action,
+// and a change of one of its objects (seen through a watch) or the recheck delay wakes it.
+var _ = Describe("Waiting for health", func() {
+	// wakeWithin is well under the 30 s recheck of a watched wait: a Release that becomes Ready
+	// this fast was woken by the watch.
+	const wakeWithin = 10 * time.Second
+
+	gated := func(name, ns string) *capstanv1.Release {
+		return demo(name, ns, "1.0.0").Values(map[string]any{"service": map[string]any{"enabled": true}}).Obj()
+	}
+	touch := func(ctx SpecContext, ns, name string) {
+		svc := &corev1.Service{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, svc)).To(Succeed())
+		base := svc.DeepCopy()
+		svc.Annotations = map[string]string{"test.capstan.dev/touched": time.Now().Format(time.RFC3339Nano)}
+		Expect(k8sClient.Patch(ctx, svc, client.MergeFrom(base))).To(Succeed())
+	}
+
+	It("keeps workers free while more Releases wait than there are workers, and wakes each on a change of its object", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		gates.Store(ns+"/gated-", true)
+		DeferCleanup(func() { gates.Delete(ns + "/gated-") })
+		const waiting = 6 // more than the suite's 4 workers
+		for i := range waiting {
+			Expect(k8sClient.Create(ctx, gated(fmt.Sprintf("gated-%d", i), ns))).To(Succeed())
+		}
+		By("parking every gated install with its record pending and the Release Reconciling")
+		for i := range waiting {
+			name := fmt.Sprintf("gated-%d", i)
+			Eventually(func(g Gomega) {
+				g.Expect(records(ctx, ns, name)).To(Equal([]string{"v1=pending-install"}))
+				rel := getRelease(g, ctx, ns, name)
+				g.Expect(condition(rel, capstanv1.ReconcilingCondition).Status).To(Equal(metav1.ConditionTrue))
+				g.Expect(condition(rel, capstanv1.ReadyCondition).Status).To(Equal(metav1.ConditionUnknown))
+			}).Should(Succeed())
+		}
+
+		By("installing another Release while they all wait")
+		Expect(k8sClient.Create(ctx, demo("free", ns, "1.0.0").Obj())).To(Succeed())
+		expectReadyAt(ctx, ns, "free", 1)
+		for i := range waiting {
+			Expect(records(ctx, ns, fmt.Sprintf("gated-%d", i))).To(Equal([]string{"v1=pending-install"}))
+		}
+
+		By("waking each Release when its object changes after the gate opened")
+		gates.Delete(ns + "/gated-")
+		start := time.Now()
+		for i := range waiting {
+			touch(ctx, ns, fmt.Sprintf("gated-%d-svc", i))
+		}
+		for i := range waiting {
+			name := fmt.Sprintf("gated-%d", i)
+			Eventually(func(g Gomega) {
+				rel := getRelease(g, ctx, ns, name)
+				g.Expect(condition(rel, capstanv1.ReadyCondition).Status).To(Equal(metav1.ConditionTrue))
+				g.Expect(rel.Status.ObservedGeneration).To(Equal(rel.Generation))
+				g.Expect(rel.Status.History).To(HaveLen(1))
+				g.Expect(rel.Status.History[0].FinishedAt).NotTo(BeNil())
+			}).WithTimeout(wakeWithin).Should(Succeed())
+			Expect(records(ctx, ns, name)).To(Equal([]string{"v1=deployed"}))
+		}
+		GinkgoWriter.Printf("%d waiting Releases were Ready %s after their objects changed\n", waiting, time.Since(start))
+	})
+
+	It("fails the revision when the timeout runs out while it is parked", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		gates.Store(ns+"/slow-svc", true)
+		DeferCleanup(func() { gates.Delete(ns + "/slow-svc") })
+		rel := gated("slow", ns)
+		rel.Spec.Timeout = &metav1.Duration{Duration: 3 * time.Second}
+		Expect(k8sClient.Create(ctx, rel)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := getRelease(g, ctx, ns, "slow")
+			g.Expect(condition(got, capstanv1.ReadyCondition).Status).To(Equal(metav1.ConditionFalse))
+			released := condition(got, capstanv1.ReleasedCondition)
+			g.Expect(released.Reason).To(Equal(capstanv1.InstallFailedReason))
+			g.Expect(released.Message).To(ContainSubstring("timed out after 3s waiting for 1 of 2 objects to become ready: Service/" + ns + "/slow-svc"))
+		}).WithTimeout(wakeWithin).Should(Succeed())
+		Expect(records(ctx, ns, "slow")).To(Equal([]string{"v1=failed"}))
+	})
+
+	It("lets a Release deleted while it waits uninstall at once", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		gates.Store(ns+"/gone-", true)
+		DeferCleanup(func() { gates.Delete(ns + "/gone-") })
+		Expect(k8sClient.Create(ctx, gated("gone", ns))).To(Succeed())
+		Eventually(func() []string { return records(ctx, ns, "gone") }).Should(Equal([]string{"v1=pending-install"}))
+		Expect(k8sClient.Delete(ctx, gated("gone", ns))).To(Succeed())
+		Eventually(func() bool {
+			return exists(ctx, &capstanv1.Release{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gone"}})
+		}).WithTimeout(wakeWithin).Should(BeFalse())
+		Expect(records(ctx, ns, "gone")).To(BeEmpty())
+		Expect(exists(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gone-svc"}})).To(BeFalse())
+	})
+})
