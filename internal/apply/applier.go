@@ -29,6 +29,9 @@ type Options struct {
 	CRDTimeout time.Duration
 	// DeletionPropagation is used when pruning and uninstalling (default background).
 	DeletionPropagation metav1.DeletionPropagation
+	// InSync, when set, remembers what Apply wrote and Diff found in sync, so that Diff dry-runs
+	// only objects written since.
+	InSync *InSync
 }
 
 // Applier applies and deletes the objects of one release through one client.
@@ -208,12 +211,20 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured) 
 func (a *Applier) applyAll(ctx context.Context, objs []*unstructured.Unstructured, applied []ObjectRef) ([]ObjectRef, error) {
 	for _, obj := range objs {
 		ref := RefOf(obj)
-		err := a.apply(ctx, obj.DeepCopy())
+		written := obj.DeepCopy()
+		err := a.apply(ctx, written)
 		if err != nil && isImmutable(err) && a.opts.Force {
+			written = nil
 			err = a.recreate(ctx, obj)
 		}
 		if err != nil {
+			a.opts.InSync.forget(ref)
 			return applied, &WriteError{Failures: []Failure{failureOf(ref, err)}, Applied: applied}
+		}
+		if written != nil {
+			a.opts.InSync.note(obj, written.GetResourceVersion())
+		} else {
+			a.opts.InSync.forget(ref)
 		}
 		applied = append(applied, ref)
 	}

@@ -453,3 +453,79 @@ func TestParseID(t *testing.T) {
 	_, err = apply.ParseID("nonsense")
 	g.Expect(err).To(MatchError(ContainSubstring(`inventory entry "nonsense"`)))
 }
+
+// dryRuns counts the dry-run applies sent through it.
+type dryRuns struct {
+	client.Client
+	n atomic.Int32
+}
+
+func (c *dryRuns) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+	o := &client.ApplyOptions{}
+	o.ApplyOptions(opts)
+	if len(o.DryRun) > 0 {
+		c.n.Add(1)
+	}
+	return c.Client.Apply(ctx, obj, opts...)
+}
+
+func TestApplier_Diff_inSyncSkipsUnwrittenObjects(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	ctx := context.Background()
+	counting := &dryRuns{Client: k8s}
+	o := owner
+	o.Namespace = ns
+	memory := apply.NewInSync()
+	a := apply.New(counting, o, apply.Options{InSync: memory})
+	set := objs(t, configMap)
+	g.Expect(a.Prepare(set)).To(Succeed())
+	_, err := a.Apply(ctx, set)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(memory.Len()).To(Equal(1))
+
+	changes, err := a.Diff(ctx, set, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changes).To(BeEmpty())
+	g.Expect(counting.n.Load()).To(BeZero(), "nobody wrote the object since it was applied: no dry-run")
+
+	// A write by someone else moves the resourceVersion: compared again, drift found.
+	live := &corev1.ConfigMap{}
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "settings"}, live)).To(Succeed())
+	live.Data["color"] = "red"
+	g.Expect(k8s.Update(ctx, live, client.FieldOwner("kubectl-edit"))).To(Succeed())
+	changes, err = a.Diff(ctx, set, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changes).To(HaveLen(1))
+	g.Expect(counting.n.Load()).To(BeEquivalentTo(1))
+	changes, err = a.Diff(ctx, set, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changes).To(HaveLen(1), "drift is not remembered as in sync")
+	g.Expect(counting.n.Load()).To(BeEquivalentTo(2))
+
+	// A write that changes nothing of ours: compared once, then remembered.
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "settings"}, live)).To(Succeed())
+	delete(live.Data, "color")
+	g.Expect(k8s.Update(ctx, live, client.FieldOwner("kubectl-edit"))).To(Succeed())
+	_, err = a.Apply(ctx, set) // takes the fields back, as a drift correction does
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "settings"}, live)).To(Succeed())
+	live.Labels["team"] = "a"
+	g.Expect(k8s.Update(ctx, live, client.FieldOwner("labeller"))).To(Succeed())
+	changes, err = a.Diff(ctx, set, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changes).To(BeEmpty())
+	g.Expect(counting.n.Load()).To(BeEquivalentTo(3))
+	_, err = a.Diff(ctx, set, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(counting.n.Load()).To(BeEquivalentTo(3), "in sync at this resourceVersion")
+
+	// Another desired object at the same resourceVersion is compared.
+	other := objs(t, configMap)
+	other[0].Object["data"] = map[string]any{"color": "green"}
+	g.Expect(a.Prepare(other)).To(Succeed())
+	changes, err = a.Diff(ctx, other, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(changes).To(HaveLen(1))
+	g.Expect(counting.n.Load()).To(BeEquivalentTo(4))
+}

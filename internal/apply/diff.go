@@ -56,6 +56,9 @@ func (a *Applier) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		if own := OwnershipOf(live, a.owner); !own.Ours(true) && (own.Holder != HeldByNobody || !a.opts.TakeOwnership) {
 			continue
 		}
+		if a.opts.InSync.unchanged(obj, live.GetResourceVersion()) {
+			continue // nobody wrote it since it was last in sync
+		}
 		dry := obj.DeepCopy()
 		if err := a.apply(ctx, dry, client.DryRunAll, client.ForceOwnership); err != nil {
 			return nil, fmt.Errorf("dry-run of %s: %w", ref, err)
@@ -64,8 +67,14 @@ func (a *Applier) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		if ignore != nil {
 			pointers = ignore(ref)
 		}
-		if fields := changedFields(normalize(live.Object, pointers), normalize(dry.Object, pointers)); len(fields) > 0 {
+		fields := changedFields(normalize(live.Object, pointers), normalize(dry.Object, pointers))
+		if len(fields) > 0 {
 			changes = append(changes, Change{Ref: ref, Kind: ChangeDrifted, Fields: fields})
+			a.opts.InSync.forget(ref)
+			continue
+		}
+		if len(pointers) == 0 {
+			a.opts.InSync.note(obj, live.GetResourceVersion())
 		}
 	}
 	return changes, nil

@@ -134,6 +134,7 @@ func (s *session) newApplier(takeOwnership, force, forceConflicts bool) *apply.A
 	return apply.New(s.c, s.owner, apply.Options{
 		TakeOwnership: takeOwnership, Force: force, ForceConflicts: forceConflicts,
 		DeletionPropagation: metav1.DeletionPropagation(capitalize(string(s.rel.GetDeletionPropagation()))),
+		InSync:              s.r.inSyncOf(s.rel),
 	})
 }
 

@@ -138,6 +138,27 @@ type Reconciler struct {
 	attempts sync.Map
 	// waits holds the actions whose objects are applied and awaited.
 	waits waitRegistry
+	// inSync remembers, per Release, the objects known to be in sync and at which
+	// resourceVersion, so that drift checks dry-run only what was written since.
+	inSync sync.Map // client.ObjectKey -> *releaseInSync
+}
+
+// releaseInSync is the drift memory of one Release object (a new object of the same name starts
+// a new one).
+type releaseInSync struct {
+	uid     types.UID
+	objects *apply.InSync
+}
+
+// inSyncOf returns the drift memory of rel.
+func (r *Reconciler) inSyncOf(rel *capstanv1.Release) *apply.InSync {
+	key := client.ObjectKeyFromObject(rel)
+	if v, ok := r.inSync.Load(key); ok && v.(*releaseInSync).uid == rel.UID {
+		return v.(*releaseInSync).objects
+	}
+	m := &releaseInSync{uid: rel.UID, objects: apply.NewInSync()}
+	r.inSync.Store(key, m)
+	return m.objects
 }
 
 func (r *Reconciler) now() time.Time {
@@ -265,6 +286,7 @@ func (r *Reconciler) Suspended(rel *capstanv1.Release) {
 // Forget drops a Release that no longer exists from the metrics.
 func (r *Reconciler) Forget(key client.ObjectKey) {
 	r.Metrics.forget(key)
+	r.inSync.Delete(key)
 }
 
 // isConflict reports whether err means another writer changed the records first.
