@@ -148,11 +148,38 @@ func (a *Applier) get(ctx context.Context, ref ObjectRef) (*unstructured.Unstruc
 // they are validated when they are applied, after their CRD. An immutable-field change is reported as an
 // ImmutableFieldError unless Force is set.
 func (a *Applier) DryRun(ctx context.Context, objs []*unstructured.Unstructured) error {
+	_, err := a.DryRunSeen(ctx, objs)
+	return err
+}
+
+// Seen is what a dry-run learned of the objects it sent, by ObjectRef.ID.
+type Seen struct {
+	// New holds the objects that do not exist: the dry-run would have created them.
+	New map[string]bool
+	// Unchanged holds the objects that exist at the resourceVersion InSync remembers them
+	// written or found in sync at: nobody has written them since.
+	Unchanged map[string]bool
+}
+
+// DryRunSeen is DryRun, and also reports from the dry-run's answers which objects do not exist yet
+// (an answer to a dry-run create has no resourceVersion) and which exist unchanged since InSync saw
+// them, so that a caller can leave those out of reads it would otherwise make. An object whose
+// dry-run failed is in neither set.
+func (a *Applier) DryRunSeen(ctx context.Context, objs []*unstructured.Unstructured) (Seen, error) {
 	crdScopes := crdScopes(objs)
+	seen := Seen{New: map[string]bool{}, Unchanged: map[string]bool{}}
 	var failures, immutable []Failure
 	for _, obj := range objs {
-		err := a.apply(ctx, obj.DeepCopy(), client.DryRunAll)
+		answer := obj.DeepCopy()
+		err := a.apply(ctx, answer, client.DryRunAll)
 		if err == nil {
+			id := RefOf(obj).ID()
+			switch rv := answer.GetResourceVersion(); {
+			case rv == "":
+				seen.New[id] = true
+			case rv == a.opts.InSync.at(RefOf(obj)):
+				seen.Unchanged[id] = true
+			}
 			continue
 		}
 		if _, ours := crdScopes[obj.GroupVersionKind().GroupKind()]; ours && meta.IsNoMatchError(err) {
@@ -167,12 +194,12 @@ func (a *Applier) DryRun(ctx context.Context, objs []*unstructured.Unstructured)
 		failures = append(failures, failureOf(RefOf(obj), err))
 	}
 	if len(failures) > 0 {
-		return &DryRunError{Failures: failures}
+		return seen, &DryRunError{Failures: failures}
 	}
 	if len(immutable) > 0 {
-		return &ImmutableFieldError{Failures: immutable}
+		return seen, &ImmutableFieldError{Failures: immutable}
 	}
-	return nil
+	return seen, nil
 }
 
 func (a *Applier) apply(ctx context.Context, obj *unstructured.Unstructured, extra ...client.ApplyOption) error {

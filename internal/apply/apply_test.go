@@ -529,3 +529,35 @@ func TestApplier_Diff_inSyncSkipsUnwrittenObjects(t *testing.T) {
 	g.Expect(changes).To(HaveLen(1))
 	g.Expect(counting.n.Load()).To(BeEquivalentTo(4))
 }
+
+func TestApplier_DryRunSeen(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	ctx := context.Background()
+	memory := apply.NewInSync()
+	a := applierFor(ns, apply.Options{InSync: memory})
+	set := objs(t, configMap)
+	g.Expect(a.Prepare(set)).To(Succeed())
+	id := apply.RefOf(set[0]).ID()
+
+	seen, err := a.DryRunSeen(ctx, set)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(seen.New).To(Equal(map[string]bool{id: true}), "a dry-run create answers without a resourceVersion")
+	g.Expect(seen.Unchanged).To(BeEmpty())
+
+	_, err = a.Apply(ctx, set)
+	g.Expect(err).NotTo(HaveOccurred())
+	seen, err = a.DryRunSeen(ctx, set)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(seen.New).To(BeEmpty())
+	g.Expect(seen.Unchanged).To(Equal(map[string]bool{id: true}), "nobody wrote it since this release applied it")
+
+	live := &corev1.ConfigMap{}
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "settings"}, live)).To(Succeed())
+	live.Labels["team"] = "a"
+	g.Expect(k8s.Update(ctx, live, client.FieldOwner("labeller"))).To(Succeed())
+	seen, err = a.DryRunSeen(ctx, set)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(seen.New).To(BeEmpty())
+	g.Expect(seen.Unchanged).To(BeEmpty(), "written by someone else since")
+}

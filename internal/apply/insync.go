@@ -55,6 +55,16 @@ func (s *InSync) note(desired *unstructured.Unstructured, rv string) {
 	s.objects[id] = syncedAt{desired: h, resourceVersion: rv}
 }
 
+// at returns the resourceVersion an object is remembered in sync at, or "".
+func (s *InSync) at(ref ObjectRef) string {
+	if s == nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.objects[ref.ID()].resourceVersion
+}
+
 // forget drops what is remembered of an object.
 func (s *InSync) forget(ref ObjectRef) {
 	if s == nil {

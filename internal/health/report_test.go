@@ -90,3 +90,18 @@ func TestTimeoutError(t *testing.T) {
 	g.Expect(err.Error()).To(Equal("timed out after 5s waiting for 1 of 4 objects to become ready: Deployment/ns/web: Available: 0/2"))
 	g.Expect(errors.Is(err, context.DeadlineExceeded)).To(BeTrue())
 }
+
+func TestAfterApply(t *testing.T) {
+	g := NewWithT(t)
+	cm := apply.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: "n", Name: "c"}
+	sa := apply.ObjectRef{Version: "v1", Kind: "ServiceAccount", Namespace: "n", Name: "s"}
+	role := apply.ObjectRef{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role", Namespace: "n", Name: "r"}
+	deploy := apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "n", Name: "d"}
+	svc := apply.ObjectRef{Version: "v1", Kind: "Service", Namespace: "n", Name: "s"}
+
+	r := health.AfterApply([]apply.ObjectRef{cm, sa, deploy, role, svc, deploy})
+	g.Expect(r.Checked).To(Equal(5), "every object counts, repeated ones once")
+	g.Expect(r.Pending()).To(ConsistOf(deploy, svc), "only kinds with a status are read")
+	g.Expect(r.Ready()).To(BeFalse())
+	g.Expect(health.AfterApply([]apply.ObjectRef{cm, sa}).Ready()).To(BeTrue())
+}

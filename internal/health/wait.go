@@ -94,6 +94,23 @@ func NotChecked(refs []apply.ObjectRef) Report {
 	return newReport(len(refs), notChecked)
 }
 
+// AfterApply is the report a wait starts from right after the objects were applied: the kinds that
+// are ready as soon as they exist (ConfigMap, Secret, ServiceAccount, RBAC) are ready, since the
+// apply just wrote them, so the first look reads only the others.
+func (c *Checker) AfterApply(refs []apply.ObjectRef) Report { return AfterApply(refs) }
+
+// AfterApply is Checker.AfterApply.
+func AfterApply(refs []apply.ObjectRef) Report {
+	refs = unique(refs)
+	var notChecked []ObjectStatus
+	for _, r := range refs {
+		if !statusless[r.GroupVersionKind().GroupKind()] {
+			notChecked = append(notChecked, ObjectStatus{Ref: r, Status: Unknown, Message: "not checked yet"})
+		}
+	}
+	return newReport(len(refs), notChecked)
+}
+
 // Look is one look of a wait: it reads the objects last reported not ready (pending) once and
 // returns the report of those still not ready, out of the objects the wait began with
 // (last.Checked). A read error that may pass (a timeout, a 5xx, a refused connection) keeps the

@@ -237,8 +237,8 @@ func (s *session) chartCRDs(ctx context.Context, res *render.Result, upgrade boo
 }
 
 // preflight prepares the objects and checks them against the cluster without writing: kinds are
-// served (or defined by the release's CRDs), no object belongs to someone else, and every object
-// passes a server-side dry-run.
+// served (or defined by the release's CRDs), every object passes a server-side dry-run, and none
+// belongs to someone else.
 func (s *session) preflight(ctx context.Context, p *plan) error {
 	if _, err := storage.CheckSize(p.record); err != nil {
 		return stallErr(capstanv1.RecordTooLargeReason, err)
@@ -250,13 +250,16 @@ func (s *session) preflight(ctx context.Context, p *plan) error {
 	for _, crd := range p.crds {
 		stripOwnership(crd)
 	}
-	if err := s.checkOwnership(ctx, p.applier, p.objects); err != nil {
-		return err
-	}
 	if err := s.ensureNamespace(ctx); err != nil {
 		return err
 	}
-	err := p.applier.DryRun(ctx, all)
+	// The dry-run's answers tell which objects do not exist yet, and which exist unchanged since
+	// this release wrote them: neither can belong to someone else, so only the others are read
+	// for the ownership check. Ownership conflicts are still reported before dry-run rejections.
+	seen, err := p.applier.DryRunSeen(ctx, all)
+	if err := s.checkOwnership(ctx, p.applier, unseen(p.objects, seen)); err != nil {
+		return err
+	}
 	if err != nil && !p.forceConflicts && onlyHelmConflicts(err) {
 		p.forceConflicts = true
 		p.applier = s.newApplier(p.takeOwnership, p.force, true)
@@ -266,6 +269,18 @@ func (s *session) preflight(ctx context.Context, p *plan) error {
 		return s.applyError(err, capstanv1.DryRunFailedReason)
 	}
 	return nil
+}
+
+// unseen leaves out of objs those a dry-run saw to be new or unchanged since this release wrote
+// them.
+func unseen(objs []*unstructured.Unstructured, seen apply.Seen) []*unstructured.Unstructured {
+	out := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		if id := apply.RefOf(o).ID(); !seen.New[id] && !seen.Unchanged[id] {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // checkOwnership refuses objects that exist and belong to another release, Capstan's or helm's, or

@@ -57,11 +57,23 @@ func (r *Reconciler) newWaiting(s *session, p *plan, attempt string, applied []a
 	timeout := s.rel.GetTimeout()
 	w := &waiting{s: s, p: p, key: client.ObjectKeyFromObject(s.rel), uid: s.rel.UID, attempt: attempt,
 		applied: applied, generation: s.rel.Generation, timeout: timeout,
-		report: health.NotChecked(refsOf(p.objects))}
+		report: startReport(r.NewWaiter(s.c), refsOf(p.objects))}
 	if timeout > 0 {
 		w.deadline = r.now().Add(timeout)
 	}
 	return w
+}
+
+// startReport is the report a wait starts from: the Waiter's own when it has one (health.Checker
+// counts the kinds that are ready once they exist as ready after the apply), else every object
+// not checked yet.
+func startReport(w Waiter, refs []apply.ObjectRef) health.Report {
+	if s, ok := w.(interface {
+		AfterApply([]apply.ObjectRef) health.Report
+	}); ok {
+		return s.AfterApply(refs)
+	}
+	return health.NotChecked(refs)
 }
 
 // resume hands the waiting session the Release as read by this reconcile.

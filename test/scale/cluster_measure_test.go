@@ -135,8 +135,9 @@ var mutatingVerbs = map[string]bool{
 	"CREATE": true, "UPDATE": true,
 }
 
-// clientWrites is the manager's own count of mutating requests by HTTP method, from the
-// client-go metric controller-runtime exposes on the manager's metrics endpoint.
+// clientWrites is the manager's own count of requests by HTTP method (reads included: GET
+// covers gets, lists and watches), from the client-go metric controller-runtime exposes on the
+// manager's metrics endpoint.
 type clientWrites map[string]float64
 
 // scrapeClientWrites reads rest_client_requests_total from the manager's /metrics.
@@ -159,15 +160,24 @@ func scrapeClientWrites(ctx context.Context, metricsURL string) (clientWrites, e
 	}
 	out := clientWrites{}
 	for _, s := range series {
-		if m := s.labels["method"]; mutatingVerbs[m] {
-			out[m] += s.value
-		}
+		out[s.labels["method"]] += s.value
 	}
 	return out, nil
 }
 
-// total is the sum over every method.
+// total is the sum over every mutating method.
 func (w clientWrites) total() float64 {
+	var n float64
+	for m, v := range w {
+		if mutatingVerbs[m] {
+			n += v
+		}
+	}
+	return n
+}
+
+// requests is the sum over every method, reads included.
+func (w clientWrites) requests() float64 {
 	var n float64
 	for _, v := range w {
 		n += v

@@ -54,10 +54,11 @@ func TestServerWrites_minusAndSum(t *testing.T) {
 }
 
 func TestClientWrites_perRelease(t *testing.T) {
-	w := clientWrites{"PATCH": 28, "POST": 4}.minus(clientWrites{"PATCH": 14, "POST": 2})
+	w := clientWrites{"PATCH": 28, "POST": 4, "GET": 10}.minus(clientWrites{"PATCH": 14, "POST": 2, "GET": 4})
 	g := NewWithT(t)
-	g.Expect(w.total()).To(Equal(16.0))
-	g.Expect(w.perRelease(2)).To(Equal("PATCH 7.00, POST 1.00"))
+	g.Expect(w.total()).To(Equal(16.0), "writes only")
+	g.Expect(w.requests()).To(Equal(22.0), "reads included")
+	g.Expect(w.perRelease(2)).To(Equal("GET 3.00, PATCH 7.00, POST 1.00"))
 }
 
 func TestPercentile_nearestRank(t *testing.T) {

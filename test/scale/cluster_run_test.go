@@ -224,14 +224,15 @@ func (b *clusterBench) capstanPhase(ctx context.Context, name string, act func(c
 	wall := after.at.Sub(before.at)
 	cw, sw := after.client.minus(before.client), after.server.minus(before.server)
 	dry := sw.sum(isDryRun)
-	fmt.Printf("N=%d capstan %s: %.1f s (load average %s); manager writes per Release: %s; of them dry runs %.2f\n",
-		b.n, name, wall.Seconds(), loadAverage(), cw.perRelease(b.n), dry/float64(b.n))
+	fmt.Printf("N=%d capstan %s: %.1f s (load average %s); manager requests per Release: %s (%.2f in all, %.2f writes); of them dry runs %.2f\n",
+		b.n, name, wall.Seconds(), loadAverage(), cw.perRelease(b.n), cw.requests()/float64(b.n), cw.total()/float64(b.n), dry/float64(b.n))
 	fmt.Printf("  API server writes from every client (controller-manager, scheduler and kwok included):\n    %s\n",
 		strings.Join(sw.lines(b.n), "\n    "))
 	return benchRow{n: b.n, system: "Capstan " + name, wall: wall,
 		p50: percentile(took, 50), p90: percentile(took, 90), peakRSS: after.proc.peakRSS,
-		cpu:     after.proc.cpu - before.proc.cpu,
-		writes:  fmt.Sprintf("%.1f (%.1f dry-run)", cw.total()/float64(b.n), dry/float64(b.n)),
+		cpu: after.proc.cpu - before.proc.cpu,
+		writes: fmt.Sprintf("%.1f (%.1f dry-run) of %.1f", cw.total()/float64(b.n), dry/float64(b.n),
+			cw.requests()/float64(b.n)),
 		idleCPU: "—"}
 }
 
@@ -247,8 +248,8 @@ func (b *clusterBench) idle(ctx context.Context) string {
 	window := after.at.Sub(before.at)
 	cw := after.client.minus(before.client)
 	share := (after.proc.cpu - before.proc.cpu).Seconds() / window.Seconds()
-	fmt.Printf("N=%d capstan idle: %.2f%% of one core, %.0f writes (%s) in %s\n",
-		b.n, 100*share, cw.total(), cw.perRelease(1), window.Round(time.Second))
+	fmt.Printf("N=%d capstan idle: %.2f%% of one core, %.0f writes, %.0f requests (%s) in %s\n",
+		b.n, 100*share, cw.total(), cw.requests(), cw.perRelease(1), window.Round(time.Second))
 	return fmt.Sprintf("%.2f %%", 100*share)
 }
 

@@ -151,7 +151,7 @@ func BenchmarkClusterScale(b *testing.B) {
 func printBenchTable(rows []benchRow, s clusterBenchSettings) {
 	fmt.Printf("\nCapstan cluster benchmark (idle window %s, %d CPUs, load average %s, %s)\n\n",
 		s.idle, runtime.NumCPU(), loadAverage(), time.Now().UTC().Format(time.RFC3339))
-	fmt.Println("| N | system | wall | rel/s | p50 | p90 | RSS | CPU-s | writes/release | idle CPU |")
+	fmt.Println("| N | system | wall | rel/s | p50 | p90 | RSS | CPU-s | writes (dry-run) of requests, per release | idle CPU |")
 	fmt.Println("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|")
 	for _, r := range rows {
 		fmt.Println(r)
