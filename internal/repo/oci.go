@@ -44,6 +44,8 @@ type OCIRepository struct {
 // without asking for the tag again (a tag moved in between cannot swap the content).
 type ociLayer struct {
 	repository string
+	manifest   ocispec.Descriptor
+	tag        string
 	layer      ocispec.Descriptor
 }
 

@@ -26,7 +26,7 @@ type helmConfig struct {
 // describe fetches the manifest tagged tag, checks it is a Helm chart artifact within the size
 // limits, and fills cv with the chart layer and the config's metadata.
 func (r *OCIRepository) describe(ctx context.Context, repo *remote.Repository, cv *ChartVersion, tag string) error {
-	m, err := r.manifest(ctx, repo, tag)
+	mdesc, m, err := r.manifest(ctx, repo, tag)
 	if err != nil {
 		return err
 	}
@@ -41,33 +41,35 @@ func (r *OCIRepository) describe(ctx context.Context, repo *remote.Repository, c
 	}
 	cv.AppVersion, cv.APIVersion, cv.Type, cv.Deprecated = sanitize(cfg.AppVersion), sanitize(cfg.APIVersion), sanitize(cfg.Type), cfg.Deprecated
 	cv.Digest = layer.Digest.Encoded()
-	cv.oci = &ociLayer{repository: repo.Reference.Repository, layer: layer}
+	cv.oci = &ociLayer{repository: repo.Reference.Repository, manifest: mdesc, tag: tag, layer: layer}
 	return nil
 }
 
-func (r *OCIRepository) manifest(ctx context.Context, repo *remote.Repository, tag string) (*ocispec.Manifest, error) {
+// manifest fetches the image manifest tagged tag and returns its descriptor (whose digest the
+// bytes were checked against) and the parsed manifest.
+func (r *OCIRepository) manifest(ctx context.Context, repo *remote.Repository, tag string) (ocispec.Descriptor, *ocispec.Manifest, error) {
 	desc, rc, err := repo.FetchReference(ctx, tag)
 	if err != nil {
-		return nil, ociError(err)
+		return desc, nil, ociError(err)
 	}
 	defer drainAndClose(rc)
 	if desc.MediaType != ocispec.MediaTypeImageManifest {
-		return nil, newError(ErrUnsupportedMediaType, "manifest %s:%s has media type %q, want %q",
+		return desc, nil, newError(ErrUnsupportedMediaType, "manifest %s:%s has media type %q, want %q",
 			repo.Reference.Repository, truncate(tag, 128), truncate(desc.MediaType, 128), ocispec.MediaTypeImageManifest)
 	}
 	data, err := readBlob(rc, desc, maxManifestSize)
 	if err != nil {
-		return nil, fmt.Errorf("manifest %s:%s: %w", repo.Reference.Repository, truncate(tag, 128), err)
+		return desc, nil, fmt.Errorf("manifest %s:%s: %w", repo.Reference.Repository, truncate(tag, 128), err)
 	}
 	var m ocispec.Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("manifest %s:%s does not parse: %w", repo.Reference.Repository, truncate(tag, 128), err)
+		return desc, nil, fmt.Errorf("manifest %s:%s does not parse: %w", repo.Reference.Repository, truncate(tag, 128), err)
 	}
 	if m.MediaType != "" && m.MediaType != ocispec.MediaTypeImageManifest {
-		return nil, newError(ErrUnsupportedMediaType, "manifest %s:%s declares media type %q", repo.Reference.Repository,
+		return desc, nil, newError(ErrUnsupportedMediaType, "manifest %s:%s declares media type %q", repo.Reference.Repository,
 			truncate(tag, 128), truncate(m.MediaType, 128))
 	}
-	return &m, nil
+	return desc, &m, nil
 }
 
 // readBlob reads a blob whose descriptor is known, refusing one larger than limit before
