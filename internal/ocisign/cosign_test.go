@@ -76,20 +76,28 @@ func TestCosign_keyed(t *testing.T) {
 		errs   []string // substrings of the refusal; none means accepted
 	}{
 		"a tag signature by the trusted key is accepted": {
-			sign:  func(t *testing.T, f *fixture) { f.subject.SignTag(t, ocisigntest.Signer{Key: key}, ocisigntest.TagOptions{}) },
+			sign: func(t *testing.T, f *fixture) {
+				f.subject.SignTag(t, ocisigntest.Signer{Key: key}, ocisigntest.TagOptions{})
+			},
 			trust: trust,
 		},
 		"a bundle referrer by the trusted key is accepted": {
-			sign:  func(t *testing.T, f *fixture) { f.subject.SignBundle(t, ocisigntest.Signer{Key: key}, ocisigntest.BundleOptions{}) },
+			sign: func(t *testing.T, f *fixture) {
+				f.subject.SignBundle(t, ocisigntest.Signer{Key: key}, ocisigntest.BundleOptions{})
+			},
 			trust: trust,
 		},
 		"a tag signature by an untrusted key is refused": {
-			sign:  func(t *testing.T, f *fixture) { f.subject.SignTag(t, ocisigntest.Signer{Key: other}, ocisigntest.TagOptions{}) },
+			sign: func(t *testing.T, f *fixture) {
+				f.subject.SignTag(t, ocisigntest.Signer{Key: other}, ocisigntest.TagOptions{})
+			},
 			trust: trust,
 			errs:  []string{"tag sha256-", ".sig: layer 0: it does not verify with any trusted public key", "cosign.pub: failed to verify signature"},
 		},
 		"a bundle by an untrusted key is refused": {
-			sign:  func(t *testing.T, f *fixture) { f.subject.SignBundle(t, ocisigntest.Signer{Key: key}, ocisigntest.BundleOptions{}) },
+			sign: func(t *testing.T, f *fixture) {
+				f.subject.SignBundle(t, ocisigntest.Signer{Key: key}, ocisigntest.BundleOptions{})
+			},
 			trust: untrusted,
 			errs:  []string{"referrer sha256:", "it does not verify with any trusted public key"},
 		},

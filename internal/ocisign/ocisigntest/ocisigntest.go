@@ -288,6 +288,8 @@ type LeafOptions struct {
 	Issuer string
 	// NotBefore and NotAfter default to an hour ago and a day from now.
 	NotBefore, NotAfter time.Time
+	// OCSP, when set, is written as the certificate's OCSP server.
+	OCSP string
 }
 
 // Leaf issues a code-signing certificate and returns it with its key.
@@ -305,6 +307,9 @@ func (ca *CA) Leaf(t T, o LeafOptions) (*x509.Certificate, Key) {
 		SerialNumber: serial, NotBefore: o.NotBefore, NotAfter: o.NotAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 		BasicConstraintsValid: true,
+	}
+	if o.OCSP != "" {
+		tmpl.OCSPServer = []string{o.OCSP}
 	}
 	switch {
 	case o.Issuer == "":
@@ -525,18 +530,52 @@ func (sub Subject) SignNotation(t T, key Key, chain ...*x509.Certificate) {
 	}
 }
 
-// TrustPolicy returns a notation trust policy trusting the named CA store for every registry
-// scope at the given level ("strict", "permissive", "audit").
-func TrustPolicy(level string, revocation string) []byte {
+// TrustPolicy returns a notation trust policy trusting the CA store "charts" and any identity
+// for every registry scope at the given level ("strict", "permissive", "audit", "skip"), with
+// an optional revocation override ("enforce", "log", "skip").
+func TrustPolicy(level, revocation string) []byte {
 	sv := map[string]any{"level": level}
 	if revocation != "" {
 		sv["override"] = map[string]string{"revocation": revocation}
 	}
-	data, err := json.Marshal(map[string]any{"version": "1.0", "trustPolicies": []any{map[string]any{
-		"name": "charts", "registryScopes": []string{"*"}, "signatureVerification": sv,
-		"trustStores": []string{"ca:charts"}, "trustedIdentities": []string{"*"}}}})
+	policy := map[string]any{"name": "charts", "registryScopes": []string{"*"}, "signatureVerification": sv}
+	if level != "skip" {
+		policy["trustStores"], policy["trustedIdentities"] = []string{"ca:charts"}, []string{"*"}
+	}
+	data, err := json.Marshal(map[string]any{"version": "1.0", "trustPolicies": []any{policy}})
 	if err != nil {
 		panic(err)
 	}
 	return data
+}
+
+// CopyReferrers pushes a copy of every referrer of from with its subject replaced by to, as a
+// registry that serves one manifest's signatures for another would.
+func CopyReferrers(t T, host, repoPath string, from, to ocispec.Descriptor) {
+	t.Helper()
+	r := repository(t, host, repoPath)
+	ctx := context.Background()
+	err := r.Referrers(ctx, from, "", func(refs []ocispec.Descriptor) error {
+		for _, d := range refs {
+			rc, err := r.Manifests().Fetch(ctx, d)
+			if err != nil {
+				return err
+			}
+			data, err := content.ReadAll(rc, d)
+			_ = rc.Close()
+			if err != nil {
+				return err
+			}
+			var m ocispec.Manifest
+			if err := json.Unmarshal(data, &m); err != nil {
+				return err
+			}
+			m.Subject = &to
+			pushManifest(t, r, m, "")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("copy referrers: %v", err)
+	}
 }
