@@ -26,7 +26,8 @@ const OCIScheme = "oci://"
 // +kubebuilder:validation:XValidation:rule="!has(self.insecureSkipTLSVerify) || !self.insecureSkipTLSVerify || !self.url.startsWith('oci://')",message="insecureSkipTLSVerify is only supported for http(s) repositories; for an OCI registry with a private CA, put ca.crt in certSecretRef",fieldPath=".insecureSkipTLSVerify"
 // +kubebuilder:validation:XValidation:rule="!has(self.plainHTTP) || !self.plainHTTP || self.url.startsWith('oci://')",message="plainHTTP is only supported for oci:// repositories; a Helm HTTP repository uses plain HTTP when its URL starts with http://",fieldPath=".plainHTTP"
 // +kubebuilder:validation:XValidation:rule="!has(self.passCredentials) || !self.passCredentials || !self.url.startsWith('oci://')",message="passCredentials is only supported for http(s) repositories",fieldPath=".passCredentials"
-// +kubebuilder:validation:XValidation:rule="!has(self.verify) || self.verify.provider != 'pgp' || !self.url.startsWith('oci://')",message="verify.provider pgp checks Helm provenance files of http(s) repositories; provenance layers of OCI charts are not supported yet",fieldPath=".verify"
+// +kubebuilder:validation:XValidation:rule="!has(self.verify) || self.verify.provider != 'pgp' || !self.url.startsWith('oci://')",message="verify.provider pgp checks Helm provenance files of http(s) repositories; for an OCI repository use cosign or notation",fieldPath=".verify"
+// +kubebuilder:validation:XValidation:rule="!has(self.verify) || self.verify.provider == 'pgp' || self.url.startsWith('oci://')",message="verify.provider cosign and notation check signatures of OCI charts; an http(s) repository has provenance files, checked by pgp",fieldPath=".verify"
 type ChartRepositorySpec struct {
 	// URL of the repository. An http:// or https:// URL names a Helm chart repository serving
 	// index.yaml (for example https://charts.example.com/stable); an oci:// URL names an OCI
@@ -93,7 +94,8 @@ type ChartRepositorySpec struct {
 
 	// Verify makes every Release of this repository verify its chart's signature before
 	// anything from the chart runs, unless the Release sets spec.chart.verify itself. The
-	// Secret it names is read from this namespace. pgp is only for http(s) repositories.
+	// Secret it names is read from this namespace. pgp is only for http(s) repositories;
+	// cosign and notation only for oci:// repositories.
 	// +optional
 	Verify *ChartVerification `json:"verify,omitempty"`
 }

@@ -92,6 +92,32 @@ func (r *ReleaseChartSource) FetchVerified(ctx context.Context, cr *capstanv1.Ch
 	return data, digest, err
 }
 
+// FetchSigned is Fetch with a check of the signatures of an OCI chart's manifest (see
+// repo.OCIRepository.FetchSigned). It also returns the chart layer's digest, "sha256:<hex>".
+// An http(s) repository has no such signatures: asking is an error matching
+// repo.ErrUnverified.
+func (r *ReleaseChartSource) FetchSigned(ctx context.Context, cr *capstanv1.ChartRepository, chart, version string,
+	q repo.SignatureQuery, check repo.SignatureCheck) ([]byte, string, error) {
+	e, err := r.sources.entry(ctx, r.reader, cr)
+	if err != nil {
+		return nil, "", err
+	}
+	ociRepo, ok := e.source.(*repo.OCIRepository)
+	if !ok {
+		return nil, "", notOCIError(cr.Spec.URL)
+	}
+	cv := r.sources.recall(e, chart, version)
+	if cv == nil {
+		if cv, err = e.source.Resolve(ctx, chart, version); err != nil {
+			return nil, "", err
+		}
+		r.sources.remember(e, cv)
+	}
+	digest := "sha256:" + strings.ToLower(strings.TrimPrefix(cv.Digest, "sha256:"))
+	data, err := ociRepo.FetchSigned(ctx, cv, q, check)
+	return data, digest, err
+}
+
 // ReadRepositorySecret reads a Secret in cr's namespace the way the repository's credentials
 // are read (with the source's reader), for the trust material spec.verify names.
 func (r *ReleaseChartSource) ReadRepositorySecret(ctx context.Context, cr *capstanv1.ChartRepository, name string) (*corev1.Secret, error) {
@@ -111,3 +137,14 @@ func (e notHTTPError) Error() string {
 
 // Is makes the refusal match repo.ErrUnverified.
 func (e notHTTPError) Is(target error) bool { return target == repo.ErrUnverified }
+
+// notOCIError refuses cosign or notation verification of a chart from a repository that is
+// not an OCI registry.
+type notOCIError string
+
+func (e notOCIError) Error() string {
+	return fmt.Sprintf("cosign and notation signatures are only read from OCI repositories, and %s is not one", string(e))
+}
+
+// Is makes the refusal match repo.ErrUnverified.
+func (e notOCIError) Is(target error) bool { return target == repo.ErrUnverified }

@@ -13,16 +13,28 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/ocisign"
 	"github.com/capstan-dev/capstan/internal/provenance"
 	"github.com/capstan-dev/capstan/internal/repo"
 )
 
 // VerifyingSource is a ChartSource that can check a chart's signature while fetching it, and
-// read the trust material a ChartRepository's spec.verify names.
+// read the trust material a ChartRepository's spec.verify names. FetchVerified checks a
+// provenance file (http(s) repositories); FetchSigned checks the signatures of an OCI chart's
+// manifest. Both return the archive's digest as "sha256:<hex>", and errors matching
+// repo.ErrUnverified for a refusal.
 type VerifyingSource interface {
 	FetchVerified(ctx context.Context, cr *capstanv1.ChartRepository, chart, version string,
 		check repo.ProvenanceCheck) ([]byte, string, error)
+	FetchSigned(ctx context.Context, cr *capstanv1.ChartRepository, chart, version string,
+		q repo.SignatureQuery, check repo.SignatureCheck) ([]byte, string, error)
 	ReadRepositorySecret(ctx context.Context, cr *capstanv1.ChartRepository, name string) (*corev1.Secret, error)
+}
+
+// ociVerifier is a cosign or notation verifier.
+type ociVerifier interface {
+	Query() repo.SignatureQuery
+	Verify(ctx context.Context, subject repo.SignatureSubject, sigs []repo.SignatureArtifact) (*ocisign.Result, error)
 }
 
 // keyringKeys are the Secret keys a pgp keyring is read from, in order.
@@ -65,8 +77,7 @@ func (s *session) fetchChart(ctx context.Context) ([]byte, error) {
 	data, st, err := s.fetchVerified(ctx, v, own)
 	if err == nil {
 		s.rel.Status.Verification = st
-		setCondition(s.rel, capstanv1.VerifiedCondition, metav1.ConditionTrue, capstanv1.VerificationSucceededReason,
-			fmt.Sprintf("chart %s %s (%s) is signed by %s, key %s", st.ChartName, st.ChartVersion, st.Digest, st.Signer, st.Fingerprint))
+		setCondition(s.rel, capstanv1.VerifiedCondition, metav1.ConditionTrue, capstanv1.VerificationSucceededReason, verifiedMessage(st))
 		return data, nil
 	}
 	if !errors.Is(err, errUnverified) {
@@ -99,6 +110,9 @@ func (s *session) fetchVerified(ctx context.Context, v *capstanv1.ChartVerificat
 	if !ok {
 		return nil, nil, s.unverified("", errors.New("this chart source cannot verify signatures"))
 	}
+	if v.Provider != capstanv1.VerificationProviderPGP {
+		return s.fetchSigned(ctx, src, v, own)
+	}
 	ring, err := s.keyring(ctx, src, v, own)
 	if err != nil {
 		return nil, nil, err
@@ -120,10 +134,64 @@ func (s *session) fetchVerified(ctx context.Context, v *capstanv1.ChartVerificat
 		Digest: result.Digest, Fingerprint: result.Fingerprint, Signer: cut(result.Signer, 512)}, nil
 }
 
-// keyring reads and parses the OpenPGP keyring v names: from the Release's namespace as the
-// Release when the Release names it, else from the repository's namespace as the repository's
-// credentials are read.
-func (s *session) keyring(ctx context.Context, src VerifyingSource, v *capstanv1.ChartVerification, own bool) (openpgp.EntityList, error) {
+// fetchSigned fetches an OCI chart after checking the signatures of its manifest with cosign
+// or notation and the trust material v names.
+func (s *session) fetchSigned(ctx context.Context, src VerifyingSource, v *capstanv1.ChartVerification, own bool) ([]byte, *capstanv1.VerificationStatus, error) {
+	name, version := s.desired.ChartName, s.desired.ChartVersion
+	secret, where, err := s.trustSecret(ctx, src, v, own)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ver ociVerifier
+	switch v.Provider {
+	case capstanv1.VerificationProviderCosign:
+		policy := ocisign.CosignPolicy{RequireTlog: v.GetTransparencyLog() == capstanv1.TransparencyLogRequired}
+		for _, id := range v.MatchOIDCIdentity {
+			policy.Identities = append(policy.Identities, ocisign.Identity{Issuer: id.Issuer, Subject: id.Subject})
+		}
+		ver, err = ocisign.NewCosign(secret.Data, policy)
+	case capstanv1.VerificationProviderNotation:
+		ver, err = ocisign.NewNotation(secret.Data)
+	default:
+		err = fmt.Errorf("provider %q is not known", v.Provider)
+	}
+	if err != nil {
+		return nil, nil, s.unverified("", fmt.Errorf("the Secret %s: %w", where, err))
+	}
+	var result *ocisign.Result
+	check := func(ctx context.Context, subject repo.SignatureSubject, sigs []repo.SignatureArtifact) error {
+		var err error
+		result, err = ver.Verify(ctx, subject, sigs)
+		return err
+	}
+	data, digest, err := src.FetchSigned(ctx, s.repo, name, version, ver.Query(), check)
+	switch {
+	case errors.Is(err, repo.ErrUnverified):
+		return nil, nil, s.unverified(digest, err)
+	case err != nil:
+		return nil, nil, s.sourceError(err)
+	}
+	return data, &capstanv1.VerificationStatus{Provider: v.Provider, ChartName: name, ChartVersion: version, Digest: digest,
+		Fingerprint: result.Fingerprint, Signer: cut(result.Signer, 512), Issuer: cut(result.Issuer, 512)}, nil
+}
+
+// verifiedMessage is the Verified=True message: who signed which chart.
+func verifiedMessage(st *capstanv1.VerificationStatus) string {
+	what := fmt.Sprintf("chart %s %s (%s)", st.ChartName, st.ChartVersion, st.Digest)
+	switch {
+	case st.Provider == capstanv1.VerificationProviderPGP:
+		return fmt.Sprintf("%s is signed by %s, key %s", what, st.Signer, st.Fingerprint)
+	case st.Issuer != "":
+		return fmt.Sprintf("%s is signed (%s) by %s, issued by %s", what, st.Provider, st.Signer, st.Issuer)
+	default:
+		return fmt.Sprintf("%s is signed (%s) with %s, key SHA-256 %s", what, st.Provider, st.Signer, st.Fingerprint)
+	}
+}
+
+// trustSecret reads the Secret v names: from the Release's namespace as the Release when the
+// Release names it, else from the repository's namespace as the repository's credentials are
+// read. It also returns "namespace/name" for messages.
+func (s *session) trustSecret(ctx context.Context, src VerifyingSource, v *capstanv1.ChartVerification, own bool) (*corev1.Secret, string, error) {
 	field, ns := "spec.verify.secretRef", s.repo.Namespace
 	var secret *corev1.Secret
 	var err error
@@ -135,10 +203,23 @@ func (s *session) keyring(ctx context.Context, src VerifyingSource, v *capstanv1
 		secret, err = src.ReadRepositorySecret(ctx, s.repo, v.SecretRef.Name)
 	}
 	if apierrors.IsNotFound(err) {
-		return nil, s.unverified("", fmt.Errorf("the Secret %s/%s named by %s does not exist", ns, v.SecretRef.Name, field))
+		return nil, "", s.unverified("", fmt.Errorf("the Secret %s/%s named by %s does not exist", ns, v.SecretRef.Name, field))
 	}
 	if err != nil {
-		return nil, apiErr(capstanv1.VerificationFailedReason, fmt.Errorf("reading the Secret %s/%s named by %s: %w", ns, v.SecretRef.Name, field, err))
+		return nil, "", apiErr(capstanv1.VerificationFailedReason, fmt.Errorf("reading the Secret %s/%s named by %s: %w", ns, v.SecretRef.Name, field, err))
+	}
+	return secret, ns + "/" + v.SecretRef.Name, nil
+}
+
+// keyring reads and parses the OpenPGP keyring v names (see trustSecret for where from).
+func (s *session) keyring(ctx context.Context, src VerifyingSource, v *capstanv1.ChartVerification, own bool) (openpgp.EntityList, error) {
+	field, ns := "spec.verify.secretRef", s.repo.Namespace
+	if own {
+		field, ns = "spec.chart.verify.secretRef", s.rel.Namespace
+	}
+	secret, _, err := s.trustSecret(ctx, src, v, own)
+	if err != nil {
+		return nil, err
 	}
 	for _, key := range keyringKeys {
 		if data, ok := secret.Data[key]; ok {

@@ -264,7 +264,8 @@ func (s *repoSource) fetchesIn(ns string) int {
 }
 
 func (s *repoSource) open(cr *capstanv1.ChartRepository) (repo.Source, error) {
-	return repo.New(cr.Spec.URL, repo.Options{IndexCache: s.indexes, ArchiveCache: s.archives, Timeout: 10 * time.Second})
+	return repo.New(cr.Spec.URL, repo.Options{IndexCache: s.indexes, ArchiveCache: s.archives, Timeout: 10 * time.Second,
+		PlainHTTP: cr.Spec.PlainHTTP})
 }
 
 func (s *repoSource) Resolve(ctx context.Context, cr *capstanv1.ChartRepository, name, constraint string) (string, string, error) {
