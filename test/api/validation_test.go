@@ -63,8 +63,16 @@ var _ = Describe("Validation", func() {
 		Entry("a negative maxHistory", "spec.maxHistory", "greater than or equal to 0", set("spec.maxHistory", int64(-1))),
 		Entry("a dependency on itself", "spec.dependsOn", "must not name the Release itself",
 			set("spec.dependsOn", []any{map[string]any{"name": "web"}})),
-		Entry("a chart verification provider that is not implemented", "spec.chart.verify.provider", `Unsupported value: "notation"`,
-			set("spec.chart.verify", map[string]any{"provider": "notation", "secretRef": map[string]any{"name": "keys"}})),
+		Entry("a chart verification provider that does not exist", "spec.chart.verify.provider", `Unsupported value: "gpg"`,
+			set("spec.chart.verify", map[string]any{"provider": "gpg", "secretRef": map[string]any{"name": "keys"}})),
+		Entry("keyless identities with provider pgp", "spec.chart.verify.matchOIDCIdentity", "only used by provider cosign",
+			set("spec.chart.verify", withKeys(pgpVerify("keys", "enforce"), "matchOIDCIdentity", []any{map[string]any{"issuer": "https://issuer", "subject": ".*"}}))),
+		Entry("a transparency log policy with provider notation", "spec.chart.verify.transparencyLog", "only used by provider cosign",
+			set("spec.chart.verify", map[string]any{"provider": "notation", "secretRef": map[string]any{"name": "keys"}, "transparencyLog": "Ignore"})),
+		Entry("a transparency log policy that does not exist", "spec.chart.verify.transparencyLog", `Unsupported value: "Optional"`,
+			set("spec.chart.verify", withKeys(cosignVerify("keys"), "transparencyLog", "Optional"))),
+		Entry("a keyless identity without an issuer", "spec.chart.verify.matchOIDCIdentity[0].issuer", "Required",
+			set("spec.chart.verify", withKeys(cosignVerify("keys"), "matchOIDCIdentity", []any{map[string]any{"subject": ".*"}}))),
 		Entry("a chart verification Secret name with a slash", "spec.chart.verify.secretRef.name", "should match",
 			set("spec.chart.verify", pgpVerify("other/keys", "enforce"))),
 		Entry("a serviceAccountName with upper case", "spec.serviceAccountName", "should match",
@@ -92,10 +100,12 @@ var _ = Describe("Validation", func() {
 		Entry("passCredentials on an OCI registry", "spec.passCredentials", "only supported for http(s)",
 			set("spec.url", "oci://ghcr.io/example"), set("spec.passCredentials", true)),
 		Entry("a secretRef without a name", "spec.secretRef.name", "Required", set("spec.secretRef", map[string]any{})),
-		Entry("pgp verification of an OCI registry", "spec.verify", "provenance layers of OCI charts are not supported",
+		Entry("pgp verification of an OCI registry", "spec.verify", "for an OCI repository use cosign or notation",
 			set("spec.url", "oci://ghcr.io/example"), set("spec.verify", pgpVerify("keys", "enforce"))),
-		Entry("a verification provider that is not implemented", "spec.verify.provider", `Unsupported value: "cosign"`,
-			set("spec.verify", map[string]any{"provider": "cosign", "secretRef": map[string]any{"name": "keys"}})),
+		Entry("cosign verification of an http(s) repository", "spec.verify", "an http(s) repository has provenance files, checked by pgp",
+			set("spec.verify", cosignVerify("keys"))),
+		Entry("notation verification of an http(s) repository", "spec.verify", "check signatures of OCI charts",
+			set("spec.verify", map[string]any{"provider": "notation", "secretRef": map[string]any{"name": "keys"}})),
 		Entry("a verification mode other than enforce or warn", "spec.verify.mode", `Unsupported value: "audit"`,
 			set("spec.verify", pgpVerify("keys", "audit"))),
 		Entry("verification without trust material", "spec.verify.secretRef", "Required",
@@ -154,6 +164,12 @@ var _ = Describe("Validation", func() {
 		Expect(k8sClient.Create(ctx, releaseObj(ns, "signed", set("spec.chart.verify", pgpVerify("keys", "enforce"))))).To(Succeed())
 		Expect(k8sClient.Create(ctx, repoObj(ns, "oci", set("spec.url", "oci://localhost:5000"),
 			set("spec.plainHTTP", true)))).To(Succeed())
+		Expect(k8sClient.Create(ctx, repoObj(ns, "cosign", set("spec.url", "oci://ghcr.io/example"),
+			set("spec.verify", withKeys(cosignVerify("keys"), "transparencyLog", "Ignore"))))).To(Succeed())
+		Expect(k8sClient.Create(ctx, repoObj(ns, "notation", set("spec.url", "oci://ghcr.io/example"),
+			set("spec.verify", map[string]any{"provider": "notation", "secretRef": map[string]any{"name": "keys"}})))).To(Succeed())
+		Expect(k8sClient.Create(ctx, releaseObj(ns, "keyless", set("spec.chart.verify", withKeys(cosignVerify("root"),
+			"matchOIDCIdentity", []any{map[string]any{"issuer": `https://token\.actions\.githubusercontent\.com`, "subject": "https://github\\.com/example/.+"}}))))).To(Succeed())
 	})
 
 	It("keeps unknown fields out of a Release but free-form values in", func(ctx SpecContext) {
@@ -169,6 +185,18 @@ var _ = Describe("Validation", func() {
 			map[string]any{"any": map[string]any{"nested": []any{int64(1), "x", nil}}}))
 	})
 })
+
+// cosignVerify is a spec.verify block for cosign signatures checked with the trust material in
+// Secret name.
+func cosignVerify(name string) map[string]any {
+	return map[string]any{"provider": "cosign", "secretRef": map[string]any{"name": name}}
+}
+
+// withKeys returns m with one more key.
+func withKeys(m map[string]any, key string, value any) map[string]any {
+	m[key] = value
+	return m
+}
 
 // pgpVerify is a spec.verify block for provenance files checked with the keyring in Secret name.
 func pgpVerify(name, mode string) map[string]any {
