@@ -111,7 +111,7 @@ BENCH_OUT ?= bin/bench.txt
 .PHONY: bench
 bench: ## Benchmarks in one table, failing past test/scale/thresholds.yaml (CAPSTAN_SCALE_RELEASES=N, default 1000).
 	mkdir -p bin
-	HELM=$(HELM) $(GO) test -run '^$$' -bench . -benchmem ./internal/engine/ ./internal/repo/ ./test/conformance/ | tee $(BENCH_OUT)
+	HELM=$(HELM) $(GO) test -run '^$$' -bench . -benchmem ./internal/engine/ ./internal/repo/ ./internal/ocisign/ ./test/conformance/ | tee $(BENCH_OUT)
 	CAPSTAN_SCALE_RELEASES=$(CAPSTAN_SCALE_RELEASES) $(GO) test -run '^$$' -bench '^BenchmarkReleasesToReady$$' -benchtime 1x -timeout 60m ./test/scale/ | tee -a $(BENCH_OUT)
 	$(GO) run ./test/scale/cmd/benchcheck -thresholds test/scale/thresholds.yaml $(BENCH_OUT)
 

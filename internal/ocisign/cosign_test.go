@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,20 +28,22 @@ type fixture struct {
 	host    string
 	archive []byte
 	subject ocisigntest.Subject
+	cache   *repo.ArchiveCache
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	host := ocisigntest.NewRegistry(t)
 	archive := ocisigntest.Chart(t, "app", "1.0.0")
-	return &fixture{host: host, archive: archive, subject: ocisigntest.Subject{Host: host, Repository: "charts/app",
+	return &fixture{host: host, archive: archive, cache: repo.NewArchiveCache(0), subject: ocisigntest.Subject{Host: host, Repository: "charts/app",
 		Manifest: ocisigntest.PushChart(t, host, "charts/app", "app", "1.0.0", archive)}}
 }
 
 // fetch resolves app 1.0.0 and fetches it through FetchSigned with v's check.
 func (f *fixture) fetch(t *testing.T, v verifier) ([]byte, *ocisign.Result, error) {
 	t.Helper()
-	r, err := repo.NewOCIRepository("oci://"+f.host+"/charts", repo.Options{PlainHTTP: true})
+	r, err := repo.NewOCIRepository("oci://"+f.host+"/charts", repo.Options{PlainHTTP: true, ArchiveCache: f.cache,
+		Retry: repo.RetryPolicy{InitialBackoff: 10 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +166,7 @@ func TestCosign_keyed(t *testing.T) {
 			if len(tc.errs) == 0 {
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(data).To(Equal(f.archive))
+				g.Expect(f.cache.Stats().Entries).To(Equal(1))
 				g.Expect(res.Digest).To(Equal(f.subject.Manifest.Digest.String()))
 				g.Expect(res.Signer).To(Equal("cosign.pub"))
 				g.Expect(res.Fingerprint).To(Equal(fingerprint(key)))
@@ -169,6 +174,7 @@ func TestCosign_keyed(t *testing.T) {
 			}
 			g.Expect(err).To(MatchError(repo.ErrUnverified))
 			g.Expect(data).To(BeNil())
+			g.Expect(f.cache.Stats().Entries).To(BeZero(), "a refused chart's layer is never pulled, so never cached")
 			for _, s := range tc.errs {
 				g.Expect(err.Error()).To(ContainSubstring(s))
 			}
@@ -197,6 +203,23 @@ func TestCosign_keyless(t *testing.T) {
 		"a tag signature with a log entry and a matching identity is accepted": {
 			sign:   func(t *testing.T, f *fixture) { f.subject.SignTag(t, good(t), ocisigntest.TagOptions{Log: tlog}) },
 			policy: ocisign.CosignPolicy{Identities: identity, RequireTlog: true},
+		},
+		"a certificate expired since is accepted when it was valid at the log entry's time": {
+			sign: func(t *testing.T, f *fixture) {
+				cert, k := ca.Leaf(t, ocisigntest.LeafOptions{Subject: subject, Issuer: issuer,
+					NotBefore: time.Now().Add(-3 * time.Hour), NotAfter: time.Now().Add(-time.Hour)})
+				f.subject.SignTag(t, ocisigntest.Signer{Key: k, Cert: cert}, ocisigntest.TagOptions{Log: tlog, LogTime: time.Now().Add(-2 * time.Hour)})
+			},
+			policy: ocisign.CosignPolicy{Identities: identity, RequireTlog: true},
+		},
+		"a log entry integrated after the certificate expired is refused": {
+			sign: func(t *testing.T, f *fixture) {
+				cert, k := ca.Leaf(t, ocisigntest.LeafOptions{Subject: subject, Issuer: issuer,
+					NotBefore: time.Now().Add(-3 * time.Hour), NotAfter: time.Now().Add(-time.Hour)})
+				f.subject.SignTag(t, ocisigntest.Signer{Key: k, Cert: cert}, ocisigntest.TagOptions{Log: tlog})
+			},
+			policy: ocisign.CosignPolicy{Identities: identity, RequireTlog: true},
+			errs:   []string{"integrated time outside certificate validity"},
 		},
 		"without a required log, a bundle with a currently valid certificate is accepted": {
 			sign:   func(t *testing.T, f *fixture) { f.subject.SignBundle(t, good(t), ocisigntest.BundleOptions{}) },
@@ -278,6 +301,7 @@ func TestCosign_keyless(t *testing.T) {
 			if len(tc.errs) == 0 {
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(data).To(Equal(f.archive))
+				g.Expect(f.cache.Stats().Entries).To(Equal(1))
 				g.Expect(res.Signer).To(Equal(subject))
 				g.Expect(res.Issuer).To(Equal(issuer))
 				g.Expect(res.Fingerprint).To(HaveLen(64))
@@ -285,6 +309,7 @@ func TestCosign_keyless(t *testing.T) {
 			}
 			g.Expect(err).To(MatchError(repo.ErrUnverified))
 			g.Expect(data).To(BeNil())
+			g.Expect(f.cache.Stats().Entries).To(BeZero(), "a refused chart's layer is never pulled, so never cached")
 			for _, s := range tc.errs {
 				g.Expect(err.Error()).To(ContainSubstring(s))
 			}
@@ -323,6 +348,39 @@ func TestNewCosign_trustMaterial(t *testing.T) {
 			_, err := ocisign.NewCosign(tc.data, tc.policy)
 			g.Expect(err).To(MatchError(ocisign.ErrTrustMaterial))
 			g.Expect(err.Error()).To(ContainSubstring(tc.err))
+		})
+	}
+}
+
+// TestFetchSigned_registryFailures: a registry failing while signatures are read is a transient
+// error, retried like any fetch, never read as a missing or bad signature; a missing signature
+// layer is the artifact's problem and is reported as such.
+func TestFetchSigned_registryFailures(t *testing.T) {
+	key := ocisigntest.NewKey(t)
+	v, err := ocisign.NewCosign(map[string][]byte{"cosign.pub": key.PublicPEM()}, ocisign.CosignPolicy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, path := range map[string]string{"the referrers listing": "/referrers/", "the cosign tag": ".sig"} {
+		t.Run(name+" answering 500", func(t *testing.T) {
+			g := NewWithT(t)
+			var failing atomic.Bool
+			host := ocisigntest.NewRegistryWith(t, func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if failing.Load() && strings.Contains(r.URL.Path, path) {
+						http.Error(w, "down", http.StatusInternalServerError)
+						return
+					}
+					h.ServeHTTP(w, r)
+				})
+			})
+			f := &fixture{host: host, archive: ocisigntest.Chart(t, "app", "1.0.0"), cache: repo.NewArchiveCache(0)}
+			f.subject = ocisigntest.Subject{Host: host, Repository: "charts/app", Manifest: ocisigntest.PushChart(t, host, "charts/app", "app", "1.0.0", f.archive)}
+			f.subject.SignBundle(t, ocisigntest.Signer{Key: key}, ocisigntest.BundleOptions{})
+			failing.Store(true)
+			_, _, err := f.fetch(t, v)
+			g.Expect(err).To(HaveOccurred())
+			g.Expect(err).NotTo(MatchError(repo.ErrUnverified))
 		})
 	}
 }

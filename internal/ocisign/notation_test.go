@@ -98,6 +98,7 @@ func TestNotation(t *testing.T) {
 			}
 			g.Expect(err).To(MatchError(repo.ErrUnverified))
 			g.Expect(data).To(BeNil())
+			g.Expect(f.cache.Stats().Entries).To(BeZero(), "a refused chart's layer is never pulled, so never cached")
 			for _, s := range tc.errs {
 				g.Expect(err.Error()).To(ContainSubstring(s))
 			}

@@ -70,8 +70,14 @@ var OIDIssuer = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 1}
 // loopback port and returns its host:port.
 func NewRegistry(t T) string {
 	t.Helper()
+	return NewRegistryWith(t, func(h http.Handler) http.Handler { return h })
+}
+
+// NewRegistryWith is NewRegistry with the registry's handler wrapped, to inject faults.
+func NewRegistryWith(t T, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
 	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true))
-	srv := httptest.NewServer(referrersFix{inner})
+	srv := httptest.NewServer(wrap(referrersFix{inner}))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }
@@ -254,13 +260,13 @@ type CA struct {
 	key  Key
 }
 
-// NewCA makes a root certificate authority valid from an hour ago for ten years.
+// NewCA makes a root certificate authority valid from 30 days ago for ten years.
 func NewCA(t T, name string) *CA {
 	t.Helper()
 	k := NewKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name, Organization: []string{"Capstan tests"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(10, 0, 0),
+		NotBefore: time.Now().AddDate(0, 0, -30), NotAfter: time.Now().AddDate(10, 0, 0),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k.PrivateKey)
@@ -388,8 +394,9 @@ type TagOptions struct {
 	// Digest is the manifest digest written into the payload; the subject's by default.
 	Digest string
 	// Log, when set, adds a transparency log entry (cosign's bundle annotation) for the
-	// signature, integrated now.
-	Log *Log
+	// signature, integrated at LogTime (now when zero).
+	Log     *Log
+	LogTime time.Time
 	// Signature replaces the signature annotation (base64) when set.
 	Signature string
 }
@@ -419,7 +426,7 @@ func (sub Subject) SignTag(t T, s Signer, o TagOptions) {
 		verifier = s.Key.PublicPEM()
 	}
 	if o.Log != nil {
-		ann["dev.sigstore.cosign/bundle"] = string(o.Log.entry(t, payload, sig, verifier))
+		ann["dev.sigstore.cosign/bundle"] = string(o.Log.entry(t, payload, sig, verifier, o.LogTime))
 	}
 	r := repository(t, host, repoPath)
 	cfg := push(t, r, "application/vnd.oci.image.config.v1+json", []byte(`{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}`))
@@ -429,8 +436,8 @@ func (sub Subject) SignTag(t T, s Signer, o TagOptions) {
 }
 
 // entry makes cosign's bundle annotation: a hashedrekord entry for the signature over
-// payload, integrated now, with the log's signed entry timestamp.
-func (l *Log) entry(t T, payload, sig, verifierPEM []byte) []byte {
+// payload, integrated at when (now when zero), with the log's signed entry timestamp.
+func (l *Log) entry(t T, payload, sig, verifierPEM []byte, when time.Time) []byte {
 	t.Helper()
 	sum := sha256.Sum256(payload)
 	body, err := json.Marshal(map[string]any{
@@ -446,7 +453,10 @@ func (l *Log) entry(t T, payload, sig, verifierPEM []byte) []byte {
 	if body, err = jsoncanonicalizer.Transform(body); err != nil {
 		t.Fatalf("entry: %v", err)
 	}
-	integrated := time.Now().Unix()
+	if when.IsZero() {
+		when = time.Now()
+	}
+	integrated := when.Unix()
 	payloadJSON, err := json.Marshal(map[string]any{"body": base64.StdEncoding.EncodeToString(body), "integratedTime": integrated,
 		"logIndex": 7, "logID": hex.EncodeToString(l.id())})
 	if err != nil {
