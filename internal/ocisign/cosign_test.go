@@ -72,6 +72,7 @@ func TestCosign_keyed(t *testing.T) {
 	other := ocisigntest.NewKey(t)
 	trust := map[string][]byte{"cosign.pub": key.PublicPEM()}
 	untrusted := map[string][]byte{"cosign.pub": other.PublicPEM()}
+	keyedLog := ocisigntest.NewLog(t)
 
 	cases := map[string]struct {
 		sign   func(t *testing.T, f *fixture)
@@ -90,6 +91,28 @@ func TestCosign_keyed(t *testing.T) {
 				f.subject.SignBundle(t, ocisigntest.Signer{Key: key}, ocisigntest.BundleOptions{})
 			},
 			trust: trust,
+		},
+		"a tag signature with a log entry verified against the trusted root is accepted": {
+			sign: func(t *testing.T, f *fixture) {
+				f.subject.SignTag(t, ocisigntest.Signer{Key: key}, ocisigntest.TagOptions{Log: keyedLog})
+			},
+			trust:  map[string][]byte{"cosign.pub": key.PublicPEM(), ocisign.TrustedRootKey: ocisigntest.TrustedRoot(t, nil, keyedLog)},
+			policy: ocisign.CosignPolicy{RequireTlog: true},
+		},
+		"a required log entry that is missing from a keyed signature is refused": {
+			sign: func(t *testing.T, f *fixture) {
+				f.subject.SignTag(t, ocisigntest.Signer{Key: key}, ocisigntest.TagOptions{})
+			},
+			trust:  map[string][]byte{"cosign.pub": key.PublicPEM(), ocisign.TrustedRootKey: ocisigntest.TrustedRoot(t, nil, keyedLog)},
+			policy: ocisign.CosignPolicy{RequireTlog: true},
+			errs:   []string{"failed to verify log inclusion"},
+		},
+		"a signature whose layer is missing from the registry is refused": {
+			sign: func(t *testing.T, f *fixture) {
+				f.subject.SignBundle(t, ocisigntest.Signer{Key: key}, ocisigntest.BundleOptions{Missing: true})
+			},
+			trust: trust,
+			errs:  []string{"is missing from the registry"},
 		},
 		"a tag signature by an untrusted key is refused": {
 			sign: func(t *testing.T, f *fixture) {

@@ -8,6 +8,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/capstan-dev/capstan/internal/chart"
+	"github.com/capstan-dev/capstan/internal/ocisign"
+	"github.com/capstan-dev/capstan/internal/ocisign/ocisigntest"
 	"github.com/capstan-dev/capstan/internal/provenance"
 	"github.com/capstan-dev/capstan/internal/provenance/provenancetest"
 	"github.com/capstan-dev/capstan/internal/reconcile"
@@ -38,4 +40,34 @@ func TestReleaseChartSource_FetchVerified(t *testing.T) {
 
 	_, _, err = src.FetchVerified(ctx, repoCR("oci", "oci://"+srv.Listener.Addr().String()+"/charts"), "app", "1.0.0", check)
 	g.Expect(err).To(MatchError(repo.ErrUnverified), "an OCI repository has no provenance files to check")
+}
+
+func TestReleaseChartSource_FetchSigned(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	host := ocisigntest.NewRegistry(t)
+	archive := ocisigntest.Chart(t, "app", "1.0.0")
+	key := ocisigntest.NewKey(t)
+	sub := ocisigntest.Subject{Host: host, Repository: "charts/app", Manifest: ocisigntest.PushChart(t, host, "charts/app", "app", "1.0.0", archive)}
+	sub.SignTag(t, ocisigntest.Signer{Key: key}, ocisigntest.TagOptions{})
+	v, err := ocisign.NewCosign(map[string][]byte{"cosign.pub": key.PublicPEM()}, ocisign.CosignPolicy{})
+	g.Expect(err).NotTo(HaveOccurred())
+	check := func(ctx context.Context, s repo.SignatureSubject, sigs []repo.SignatureArtifact) error {
+		_, err := v.Verify(ctx, s, sigs)
+		return err
+	}
+	src := reconcile.NewReleaseChartSource(reconcile.NewChartSources(repoTestOptions()), repoReader())
+	cr := repoCR("oci", "oci://"+host+"/charts")
+	cr.Spec.PlainHTTP = true
+
+	data, digest, err := src.FetchSigned(ctx, cr, "app", "1.0.0", v.Query(), check)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(data).To(Equal(archive))
+	g.Expect(digest).To(Equal("sha256:"+repoDigest(archive)), "the archive's digest, as for provenance")
+
+	srv := newRepoServer(t)
+	srv.publish(t, "", "app", "1.0.0")
+	_, _, err = src.FetchSigned(ctx, repoCR("repo", srv.URL), "app", "1.0.0", v.Query(), check)
+	g.Expect(err).To(MatchError(repo.ErrUnverified), "an http(s) repository has no cosign or notation signatures")
+	g.Expect(err.Error()).To(ContainSubstring("only read from OCI repositories"))
 }

@@ -61,6 +61,7 @@ var _ = Describe("A Release whose OCI chart must be signed", Ordered, func() {
 		push("1.1.0").SignBundle(GinkgoT(), ocisigntest.Signer{Key: stranger}, ocisigntest.BundleOptions{})
 		ncert, nkey := notaryCA.Leaf(GinkgoT(), ocisigntest.LeafOptions{Subject: "Chart Publisher"})
 		push("1.2.0").SignNotation(GinkgoT(), nkey, ncert, notaryCA.Cert)
+		push("1.3.0") // unsigned
 	})
 
 	// newOCINamespace makes a namespace whose ChartRepository is the registry, verifying with v
@@ -111,6 +112,20 @@ var _ = Describe("A Release whose OCI chart must be signed", Ordered, func() {
 		Expect(condition(rel, capstanv1.VerifiedCondition).Status).To(Equal(metav1.ConditionFalse))
 		Expect(rel.Status.Verification).To(BeNil())
 		expectNothingWritten(ns, "untrusted", "untrusted")
+	})
+
+	It("installs an unsigned chart in warn mode, and says so", func(ctx SpecContext) {
+		ns := newOCINamespace(ctx, &capstanv1.ChartVerification{Provider: capstanv1.VerificationProviderNotation,
+			SecretRef: capstanv1.LocalObjectReference{Name: "trust"}, Mode: capstanv1.VerificationModeWarn},
+			map[string]string{ocisign.TrustPolicyKey: string(ocisigntest.TrustPolicy("strict", "")), "notary.crt": string(notaryCA.PEM())})
+		Expect(k8sClient.Create(ctx, signed("warned", ns, "1.3.0"))).To(Succeed())
+		rel := expectReadyAt(ctx, ns, "warned", 1)
+		verified := condition(rel, capstanv1.VerifiedCondition)
+		Expect(verified.Status).To(Equal(metav1.ConditionFalse))
+		Expect(verified.Reason).To(Equal(capstanv1.VerificationFailedReason))
+		Expect(verified.Message).To(ContainSubstring("no notation signature found for"))
+		Expect(rel.Status.Verification).To(BeNil())
+		Eventually(func() []string { return eventReasons(ctx, ns, "warned") }).Should(ContainElement(capstanv1.VerificationFailedReason))
 	})
 
 	It("installs a notation-signed chart whose certificate chains to the trust store", func(ctx SpecContext) {

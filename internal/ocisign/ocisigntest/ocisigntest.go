@@ -481,6 +481,8 @@ type BundleOptions struct {
 	Digest string
 	// Layer replaces the bundle bytes when set.
 	Layer []byte
+	// Missing leaves the bundle layer out of the registry (the manifest still names it).
+	Missing bool
 }
 
 // SignBundle signs subject as cosign's new bundle format does: an in-toto statement naming the
@@ -517,7 +519,10 @@ func (sub Subject) SignBundle(t T, s Signer, o BundleOptions) {
 	}
 	r := repository(t, host, repoPath)
 	cfg := push(t, r, ocispec.MediaTypeEmptyJSON, []byte("{}"))
-	layer := push(t, r, BundleArtifactType, layerBytes)
+	layer := content.NewDescriptorFromBytes(BundleArtifactType, layerBytes)
+	if !o.Missing {
+		layer = push(t, r, BundleArtifactType, layerBytes)
+	}
 	pushManifest(t, r, ocispec.Manifest{ArtifactType: BundleArtifactType, Config: cfg, Layers: []ocispec.Descriptor{layer}, Subject: &subject}, "")
 }
 
