@@ -162,9 +162,6 @@ func parsePublicKey(name string, raw []byte) (namedKey, error) {
 	if err != nil {
 		return namedKey{}, trustErr("%s does not hold a PEM public key: %v", name, err)
 	}
-	if err := cryptoutils.ValidatePubKey(key); err != nil {
-		return namedKey{}, trustErr("%s: %v", name, err)
-	}
 	v, err := signature.LoadDefaultVerifier(key)
 	if err != nil {
 		return namedKey{}, trustErr("%s: %v", name, err)
@@ -247,7 +244,7 @@ func (c *Cosign) verifyBundle(subject repo.SignatureSubject, a repo.SignatureArt
 	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(a.Layers[0]); err != nil {
-		return nil, fmt.Errorf("the bundle does not parse: %v", err)
+		return nil, fmt.Errorf("the bundle does not parse: %w", err)
 	}
 	want, err := hex.DecodeString(subject.Manifest.Digest.Encoded())
 	if err != nil {
@@ -289,13 +286,13 @@ func (c *Cosign) verifyTaggedLayer(subject repo.SignatureSubject, ann map[string
 			return nil, fmt.Errorf("annotation %s does not hold a PEM certificate", annotationCertificate)
 		}
 		if e.cert, err = x509.ParseCertificate(blk.Bytes); err != nil {
-			return nil, fmt.Errorf("annotation %s: %v", annotationCertificate, err)
+			return nil, fmt.Errorf("annotation %s: %w", annotationCertificate, err)
 		}
 	}
 	if raw := ann[annotationRekorBundle]; raw != "" && c.policy.RequireTlog {
 		entry, err := rekorEntry([]byte(raw))
 		if err != nil {
-			return nil, fmt.Errorf("annotation %s: %v", annotationRekorBundle, err)
+			return nil, fmt.Errorf("annotation %s: %w", annotationRekorBundle, err)
 		}
 		e.tlog = []*tlog.Entry{entry}
 	}
@@ -320,7 +317,7 @@ func checkSimpleSigning(payload []byte, digest string) error {
 		} `json:"critical"`
 	}
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("the signed payload does not parse: %v", err)
+		return fmt.Errorf("the signed payload does not parse: %w", err)
 	}
 	if p.Critical.Type != simpleSigningType {
 		return fmt.Errorf("the signed payload has type %q, want %q", truncate(p.Critical.Type, 64), simpleSigningType)
@@ -344,7 +341,7 @@ func rekorEntry(raw []byte) (*tlog.Entry, error) {
 		} `json:"Payload"`
 	}
 	if err := json.Unmarshal(raw, &rb); err != nil {
-		return nil, fmt.Errorf("does not parse: %v", err)
+		return nil, fmt.Errorf("does not parse: %w", err)
 	}
 	logID, err := hex.DecodeString(rb.Payload.LogID)
 	if err != nil {
@@ -355,7 +352,7 @@ func rekorEntry(raw []byte) (*tlog.Entry, error) {
 		APIVersion string `json:"apiVersion"`
 	}
 	if err := json.Unmarshal(rb.Payload.Body, &kind); err != nil {
-		return nil, fmt.Errorf("entry body does not parse: %v", err)
+		return nil, fmt.Errorf("entry body does not parse: %w", err)
 	}
 	return tlog.NewTlogEntry(&protorekor.TransparencyLogEntry{
 		LogIndex:          rb.Payload.LogIndex,
@@ -409,11 +406,11 @@ func (c *Cosign) verifyEntity(e verify.SignedEntity, artifact verify.ArtifactPol
 		if err != nil {
 			return nil, err
 		}
-		if _, err := v.Verify(e, verify.NewPolicy(artifact, verify.WithKey())); err == nil {
-			return &Result{Digest: subject.Manifest.Digest.String(), Fingerprint: k.fingerprint, Signer: k.name}, nil
-		} else {
+		if _, err := v.Verify(e, verify.NewPolicy(artifact, verify.WithKey())); err != nil {
 			reasons = append(reasons, fmt.Sprintf("%s: %v", k.name, err))
+			continue
 		}
+		return &Result{Digest: subject.Manifest.Digest.String(), Fingerprint: k.fingerprint, Signer: k.name}, nil
 	}
 	return nil, fmt.Errorf("it does not verify with any trusted public key (%s)", strings.Join(reasons, "; "))
 }
