@@ -416,18 +416,21 @@ func (c *Cosign) verifyEntity(e verify.SignedEntity, artifact verify.ArtifactPol
 }
 
 func (c *Cosign) verifierOptions(keyless bool) []verify.VerifierOption {
+	var opts []verify.VerifierOption
 	switch {
 	case c.policy.RequireTlog:
-		opts := []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1)}
-		if keyless && len(c.root.CTLogs()) > 0 {
-			opts = append(opts, verify.WithSignedCertificateTimestamps(1))
-		}
-		return opts
+		opts = []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1)}
 	case keyless:
-		return []verify.VerifierOption{verify.WithCurrentTime()}
+		opts = []verify.VerifierOption{verify.WithCurrentTime()}
 	default:
 		return []verify.VerifierOption{verify.WithNoObserverTimestamps()}
 	}
+	// A keyless certificate must carry a timestamp of a certificate transparency log the trusted
+	// root lists, as cosign requires; a root without such logs (a private CA) asks for none.
+	if keyless && len(c.root.CTLogs()) > 0 {
+		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
+	}
+	return opts
 }
 
 // describe turns sigstore-go's refusal of a certificate into a sentence that names the

@@ -70,6 +70,35 @@ func TestNotation(t *testing.T) {
 			},
 			trust: map[string][]byte{ocisign.TrustPolicyKey: ocisigntest.TrustPolicy("strict", "log"), "charts.crt": ca.PEM()},
 		},
+		"a signer outside the policy's trusted identities is refused": {
+			sign: func(t *testing.T, f *fixture) {
+				cert, k := ca.Leaf(t, ocisigntest.LeafOptions{Subject: "Chart Publisher"})
+				f.subject.SignNotation(t, k, cert, ca.Cert)
+			},
+			trust: map[string][]byte{"charts.crt": ca.PEM(), ocisign.TrustPolicyKey: []byte(`{"version": "1.0", "trustPolicies": [{"name": "charts",
+				"registryScopes": ["*"], "signatureVerification": {"level": "strict"}, "trustStores": ["ca:charts"],
+				"trustedIdentities": ["x509.subject: C=US, ST=WA, O=Example, CN=Someone Else"]}]}`)},
+			errs: []string{"signing certificate from the digital signature does not match the X.509 trusted identities"},
+		},
+		"a signer among the policy's trusted identities is accepted": {
+			sign: func(t *testing.T, f *fixture) {
+				cert, k := ca.Leaf(t, ocisigntest.LeafOptions{Subject: "Chart Publisher"})
+				f.subject.SignNotation(t, k, cert, ca.Cert)
+			},
+			trust: map[string][]byte{"charts.crt": ca.PEM(), ocisign.TrustPolicyKey: []byte(`{"version": "1.0", "trustPolicies": [{"name": "charts",
+				"registryScopes": ["*"], "signatureVerification": {"level": "strict"}, "trustStores": ["ca:charts"],
+				"trustedIdentities": ["x509.subject: C=US, ST=WA, O=Capstan tests, CN=Chart Publisher"]}]}`)},
+		},
+		"a chart outside the policy's registry scopes is refused": {
+			sign: func(t *testing.T, f *fixture) {
+				cert, k := ca.Leaf(t, ocisigntest.LeafOptions{Subject: "Chart Publisher"})
+				f.subject.SignNotation(t, k, cert, ca.Cert)
+			},
+			trust: map[string][]byte{"charts.crt": ca.PEM(), ocisign.TrustPolicyKey: []byte(`{"version": "1.0", "trustPolicies": [{"name": "charts",
+				"registryScopes": ["ghcr.io/example/charts/app"], "signatureVerification": {"level": "strict"}, "trustStores": ["ca:charts"],
+				"trustedIdentities": ["*"]}]}`)},
+			errs: []string{"no applicable trust policy"},
+		},
 		"no signature is refused": {
 			sign: func(*testing.T, *fixture) {},
 			errs: []string{"no notation signature found for", "no referrer of type application/vnd.cncf.notary.signature"},
@@ -91,7 +120,7 @@ func TestNotation(t *testing.T) {
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(data).To(Equal(f.archive))
 				g.Expect(res.Digest).To(Equal(f.subject.Manifest.Digest.String()))
-				g.Expect(res.Signer).To(Equal("CN=Chart Publisher,O=Capstan tests"))
+				g.Expect(res.Signer).To(Equal("CN=Chart Publisher,O=Capstan tests,ST=WA,C=US"))
 				g.Expect(res.Issuer).To(Equal("CN=Chart Signing CA,O=Capstan tests"))
 				g.Expect(res.Fingerprint).To(HaveLen(64))
 				return

@@ -135,7 +135,7 @@ var _ = Describe("A Release whose OCI chart must be signed", Ordered, func() {
 		Expect(k8sClient.Create(ctx, signed("notation", ns, "1.2.0"))).To(Succeed())
 		rel := expectReadyAt(ctx, ns, "notation", 1)
 		Expect(rel.Status.Verification).NotTo(BeNil())
-		Expect(rel.Status.Verification.Signer).To(Equal("CN=Chart Publisher,O=Capstan tests"))
+		Expect(rel.Status.Verification.Signer).To(Equal("CN=Chart Publisher,O=Capstan tests,ST=WA,C=US"))
 		Expect(rel.Status.Verification.Issuer).To(Equal("CN=Notary,O=Capstan tests"))
 	})
 })

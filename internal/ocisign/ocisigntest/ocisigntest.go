@@ -319,7 +319,8 @@ func (ca *CA) Leaf(t T, o LeafOptions) (*x509.Certificate, Key) {
 	}
 	switch {
 	case o.Issuer == "":
-		tmpl.Subject = pkix.Name{CommonName: o.Subject, Organization: []string{"Capstan tests"}}
+		// notation requires C, ST and O in a subject it matches trusted identities against.
+		tmpl.Subject = pkix.Name{CommonName: o.Subject, Organization: []string{"Capstan tests"}, Province: []string{"WA"}, Country: []string{"US"}}
 	case strings.Contains(o.Subject, "://"):
 		u, err := url.Parse(o.Subject)
 		if err != nil {
