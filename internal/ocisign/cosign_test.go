@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -406,4 +407,20 @@ func TestFetchSigned_registryFailures(t *testing.T) {
 			g.Expect(err).NotTo(MatchError(repo.ErrUnverified))
 		})
 	}
+}
+
+// TestFetchSigned_boundsTheSignaturesRead: a registry listing many referrers has at most
+// repo.MaxSignatureArtifacts of them read, each reported.
+func TestFetchSigned_boundsTheSignaturesRead(t *testing.T) {
+	g := NewWithT(t)
+	key := ocisigntest.NewKey(t)
+	f := newFixture(t)
+	for i := range repo.MaxSignatureArtifacts + 4 {
+		f.subject.SignBundle(t, ocisigntest.Signer{Key: key}, ocisigntest.BundleOptions{Layer: fmt.Appendf(nil, `{"junk": %d}`, i)})
+	}
+	v, err := ocisign.NewCosign(map[string][]byte{"cosign.pub": key.PublicPEM()}, ocisign.CosignPolicy{})
+	g.Expect(err).NotTo(HaveOccurred())
+	_, _, err = f.fetch(t, v)
+	g.Expect(err).To(MatchError(repo.ErrUnverified))
+	g.Expect(strings.Count(err.Error(), "referrer sha256:")).To(Equal(repo.MaxSignatureArtifacts))
 }
