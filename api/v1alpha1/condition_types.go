@@ -156,6 +156,15 @@ const (
 	// ManifestParseFailedReason is used on Ready=False and Stalled=True when the rendered output
 	// is not valid Kubernetes objects: bad YAML, missing apiVersion or kind, duplicates.
 	ManifestParseFailedReason = "ManifestParseFailed"
+
+	// PostRenderFailedReason is used on Ready=False and Stalled=True when spec.postRenderers or
+	// spec.commonMetadata cannot be applied to the rendered objects: a patch that does not parse,
+	// a patch whose target matches nothing and is not optional, a kustomize error.
+	PostRenderFailedReason = "PostRenderFailed"
+
+	// HealthCheckInvalidReason is used on Ready=False and Stalled=True when an expression of
+	// spec.healthChecks does not compile.
+	HealthCheckInvalidReason = "HealthCheckInvalid"
 )
 
 // Reasons of a Release's apply and storage stages.

@@ -152,6 +152,25 @@ type ReleaseSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	// +optional
 	DependsOn []DependencyReference `json:"dependsOn,omitempty"`
+
+	// PostRenderers change the rendered objects before they are applied, in list order, each
+	// one working on the output of the one before: kustomize patches (strategic merge or JSON
+	// 6902, chosen by kustomize-style targets) and image overrides. Hooks are post-rendered too,
+	// as Helm v4 does; the chart's crds/ files are not. A change is an upgrade.
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	PostRenderers []PostRenderer `json:"postRenderers,omitempty"`
+
+	// CommonMetadata are labels and annotations set on every rendered object (hooks included),
+	// after the post-renderers. A change is an upgrade.
+	// +optional
+	CommonMetadata *CommonMetadata `json:"commonMetadata,omitempty"`
+
+	// HealthChecks say when objects of a kind are healthy, with CEL expressions over the
+	// object. They replace the built-in status rules for the kinds they name.
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	HealthChecks []HealthCheck `json:"healthChecks,omitempty"`
 }
 
 // ChartTemplate says which chart a Release installs.
