@@ -55,6 +55,8 @@ type Desired struct {
 	ChartName, ChartVersion, ChartDigest string
 	// ValuesDigest is the digest of the composed user values.
 	ValuesDigest string
+	// PostRenderDigest identifies spec.postRenderers and spec.commonMetadata; "" when unset.
+	PostRenderDigest string
 }
 
 // Record is what Decide needs to know about one stored revision.
@@ -68,6 +70,8 @@ type Record struct {
 	ChartName, ChartVersion, ChartDigest string
 	// ValuesDigest is the digest of the record's user values.
 	ValuesDigest string
+	// PostRenderDigest is the post-render digest the record was written with; "" for none.
+	PostRenderDigest string
 	// Ours is true when this Release wrote the record (its UID label matches).
 	Ours bool
 }
@@ -231,6 +235,8 @@ func desiredChange(d Desired, r *Record) string {
 		return fmt.Sprintf("the archive of chart version %s changed", d.ChartVersion)
 	case d.ValuesDigest != r.ValuesDigest:
 		return "the values changed"
+	case d.PostRenderDigest != r.PostRenderDigest:
+		return "the post-renderers changed"
 	}
 	return ""
 }

@@ -71,7 +71,7 @@ func (s *session) newRecord(res *render.Result, revision int, upgrade bool) *sto
 		Manifest:    res.Manifest(),
 		Hooks:       recordHooks(res.Hooks),
 		ApplyMethod: storage.ApplyMethodServerSide,
-		Labels:      s.recordLabels(s.desired.ChartDigest),
+		Labels:      s.recordLabels(s.desired.ChartDigest, s.desired.PostRenderDigest),
 	}
 }
 
@@ -86,11 +86,14 @@ func (s *session) firstDeployed(now time.Time) time.Time {
 }
 
 // recordLabels are the labels of every record this Release writes (the attempt is added when the
-// record is created).
-func (s *session) recordLabels(chartDigest string) map[string]string {
+// record is created): the chart digest and post-render digest are those of the manifest it holds.
+func (s *session) recordLabels(chartDigest, postRenderDigest string) map[string]string {
 	labels := map[string]string{ReleaseUIDLabel: string(s.rel.UID), GenerationLabel: strconv.FormatInt(s.rel.Generation, 10)}
 	if chartDigest != "" {
 		labels[ChartDigestLabel] = chartDigest
+	}
+	if postRenderDigest != "" {
+		labels[PostRenderDigestLabel] = postRenderDigest
 	}
 	return labels
 }

@@ -10,6 +10,7 @@ import (
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/chart"
+	"github.com/capstan-dev/capstan/internal/postrender"
 	"github.com/capstan-dev/capstan/internal/repo"
 )
 
@@ -65,7 +66,8 @@ func (s *session) resolveChart(ctx context.Context) error {
 		return s.sourceError(err)
 	}
 	s.desired = Desired{Generation: s.rel.Generation, ChartName: name, ChartVersion: version,
-		ChartDigest: digestLabelValue(digest)}
+		ChartDigest:      digestLabelValue(digest),
+		PostRenderDigest: digestLabelValue(postrender.Digest(s.rel.Spec.PostRenderers, s.rel.Spec.CommonMetadata))}
 	return nil
 }
 

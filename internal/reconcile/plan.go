@@ -15,6 +15,7 @@ import (
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
 	"github.com/capstan-dev/capstan/internal/manifest"
+	"github.com/capstan-dev/capstan/internal/postrender"
 	"github.com/capstan-dev/capstan/internal/render"
 	"github.com/capstan-dev/capstan/internal/storage"
 )
@@ -93,6 +94,7 @@ func (s *session) renderRevision(ctx context.Context, upgrade bool, revision int
 		ReleaseName: s.rel.GetReleaseName(), Namespace: s.rel.GetTargetNamespace(), Revision: revision,
 		IsUpgrade: upgrade, Capabilities: caps, Lookup: newLookup(s.c, s.rel), Timeout: s.r.Options.RenderTimeout,
 		Limits: s.r.Options.RenderLimits, Templates: s.r.Options.Templates, Schemas: s.r.Options.Schemas,
+		PostRenderer: postrender.New(s.rel.Spec.PostRenderers, s.rel.Spec.CommonMetadata),
 	})
 	if err != nil {
 		return nil, nil, renderError(err)
@@ -156,6 +158,8 @@ func renderError(err error) error {
 		return stallErr(capstanv1.ChartLoadFailedReason, err)
 	case render.StageOf(err) == render.StageValues:
 		return stallErr(capstanv1.SchemaInvalidReason, err)
+	case render.StageOf(err) == render.StagePostRender:
+		return stallErr(capstanv1.PostRenderFailedReason, err)
 	case isBudgetError(err):
 		return stallErr(capstanv1.RenderBudgetExceededReason, err)
 	case apierrors.IsForbidden(err):

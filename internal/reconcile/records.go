@@ -21,6 +21,9 @@ const (
 	// ChartDigestLabel carries the chart archive's digest (hex, cut to a label's 63 characters),
 	// so that a re-published chart version is noticed.
 	ChartDigestLabel = capstanv1.Group + "/chart-digest"
+	// PostRenderDigestLabel carries the digest of the post-renderers and common metadata the
+	// revision was rendered with (hex, cut to 63 characters), so that changing them upgrades.
+	PostRenderDigestLabel = capstanv1.Group + "/post-render-digest"
 )
 
 // maxLabelValue is the longest label value Kubernetes accepts.
@@ -44,7 +47,8 @@ func recordFacts(rel *storage.Release, uid string) *Record {
 		return nil
 	}
 	r := &Record{Revision: rel.Version, Status: string(rel.Info.Status), ValuesDigest: values.Digest(rel.Config),
-		Ours: uid != "" && rel.Labels[ReleaseUIDLabel] == uid, ChartDigest: rel.Labels[ChartDigestLabel]}
+		Ours: uid != "" && rel.Labels[ReleaseUIDLabel] == uid, ChartDigest: rel.Labels[ChartDigestLabel],
+		PostRenderDigest: rel.Labels[PostRenderDigestLabel]}
 	if md := rel.Chart.Metadata; md != nil {
 		r.ChartName, r.ChartVersion = md.Name, md.Version
 	}

@@ -73,7 +73,7 @@ func (s *session) planRollback(ctx context.Context, target *storage.Release, rev
 			Description: fmt.Sprintf("%s%d", descRollbackTo, target.Version), RollbackRevision: target.Version,
 			Notes: target.Info.Notes},
 		Chart: chrt, Config: target.Config, Manifest: target.Manifest, Hooks: freshHooks(target.Hooks),
-		ApplyMethod: storage.ApplyMethodServerSide, Labels: s.recordLabels(target.Labels[ChartDigestLabel]),
+		ApplyMethod: storage.ApplyMethodServerSide, Labels: s.recordLabels(target.Labels[ChartDigestLabel], target.Labels[PostRenderDigestLabel]),
 	}
 	p := &plan{action: capstanv1.ActionRollback, preEvent: "pre-rollback", postEvent: "post-rollback", objects: objs, record: rec}
 	if rb := s.rel.Spec.Rollback; rb != nil {

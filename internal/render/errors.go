@@ -20,6 +20,8 @@ const (
 	// StageRender covers the kubeVersion check, template execution and manifest parsing: the
 	// steps Helm runs after it has created the release record.
 	StageRender Stage = "Render"
+	// StagePostRender covers Options.PostRenderer.
+	StagePostRender Stage = "PostRender"
 )
 
 // Error is an error of one pipeline stage. Its text is the cause's text alone, which is Helm's.

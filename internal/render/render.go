@@ -58,6 +58,15 @@ type Options struct {
 	// Schemas keeps compiled values schemas across renders (keyed by their digest); nil
 	// compiles them for every render.
 	Schemas *values.SchemaCache
+	// PostRenderer changes the rendered files after notes extraction and before sorting, hooks
+	// included, as Helm v4's post-renderers do; nil leaves them as rendered.
+	PostRenderer PostRenderer
+}
+
+// PostRenderer changes rendered files (template name → text) before they are sorted; the files
+// it returns are sorted as rendered ones are.
+type PostRenderer interface {
+	PostRender(files map[string]string) (map[string]string, error)
 }
 
 // Result is a rendered release.
@@ -102,7 +111,13 @@ func Render(ctx context.Context, c *chart.Chart, userValues map[string]any, opts
 	if err != nil {
 		return nil, err
 	}
-	res, err := finish(c, vals, files, opts)
+	notes := extractNotes(files, c.Name())
+	if opts.PostRenderer != nil {
+		if files, err = opts.PostRenderer.PostRender(files); err != nil {
+			return nil, stageError(StagePostRender, err)
+		}
+	}
+	res, err := finish(c, vals, files, notes, opts)
 	if err != nil {
 		return res, stageError(StageRender, err)
 	}
@@ -217,10 +232,9 @@ func renderTemplates(ctx context.Context, c *chart.Chart, vals map[string]any, o
 	})
 }
 
-// finish is the second half of Helm's renderResources: notes extraction and sorting.
-func finish(c *chart.Chart, vals map[string]any, files map[string]string, opts Options) (*Result, error) {
-	res := &Result{Chart: c, Values: vals, CRDs: c.CRDObjects(), Files: files, includeCRDs: opts.IncludeCRDs}
-	res.Notes = extractNotes(files, c.Name())
+// finish is the second half of Helm's renderResources: sorting, after notes extraction.
+func finish(c *chart.Chart, vals map[string]any, files map[string]string, notes string, opts Options) (*Result, error) {
+	res := &Result{Chart: c, Values: vals, CRDs: c.CRDObjects(), Files: files, Notes: notes, includeCRDs: opts.IncludeCRDs}
 	sorter := manifest.Sorter{Order: manifest.InstallOrder, Logger: opts.Logger}
 	var err error
 	if res.Hooks, res.Manifests, err = sorter.Sort(files); err != nil {

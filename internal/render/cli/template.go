@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/capstan-dev/capstan/internal/chart"
 	"github.com/capstan-dev/capstan/internal/engine"
+	"github.com/capstan-dev/capstan/internal/postrender"
 	"github.com/capstan-dev/capstan/internal/render"
 )
 
@@ -34,6 +36,7 @@ type templateOptions struct {
 	chartLocation string
 	verify        bool
 	keyring       string
+	postRenderers string
 }
 
 // NewTemplateCommand returns `capstan template [NAME] CHART`, which renders a chart locally and
@@ -68,6 +71,7 @@ func NewTemplateCommand() *cobra.Command {
 	fs.BoolVar(&o.skipSchema, "skip-schema-validation", false, "disable JSON schema validation")
 	fs.BoolVar(&o.verify, "verify", false, "verify the package before using it")
 	fs.StringVar(&o.keyring, "keyring", DefaultKeyring(), "location of public keys used for verification")
+	fs.StringVar(&o.postRenderers, "post-renderers", "", "apply the post-renderers in this YAML file (a list shaped like a Release's spec.postRenderers) to the rendered manifests and hooks")
 	return cmd
 }
 
@@ -100,6 +104,10 @@ func (o *templateOptions) render(cmd *cobra.Command, log *slog.Logger) (*render.
 	if err != nil {
 		return nil, err
 	}
+	post, err := o.postRenderer()
+	if err != nil {
+		return nil, err
+	}
 	c, err := chart.Load(location, chart.DefaultLimits())
 	if err != nil {
 		return nil, err
@@ -118,7 +126,27 @@ func (o *templateOptions) render(cmd *cobra.Command, log *slog.Logger) (*render.
 		ReleaseName: o.releaseName, Namespace: o.namespaceOrDefault(), IsUpgrade: o.isUpgrade,
 		Capabilities: caps, IncludeCRDs: o.includeCRDs && o.outputDir == "", SkipSchemaValidation: o.skipSchema,
 		Logger: log, QuoteSchemaValues: true, // the user's own chart and values files: Helm's exact text
+		PostRenderer: post,
 	})
+}
+
+// postRenderer reads --post-renderers; nil without the flag, so the output stays helm's.
+func (o *templateOptions) postRenderer() (render.PostRenderer, error) {
+	if o.postRenderers == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(o.postRenderers)
+	if err != nil {
+		return nil, fmt.Errorf("reading --post-renderers: %w", err)
+	}
+	steps, err := postrender.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.postRenderers, err)
+	}
+	if p := postrender.New(steps, nil); p != nil {
+		return p, nil
+	}
+	return nil, nil
 }
 
 type helmVersionKey struct{}
