@@ -241,3 +241,46 @@ func TestRender_caches(t *testing.T) {
 	_, err = Render(context.Background(), writeChart(t, files), map[string]any{"replicas": "many"}, opts)
 	g.Expect(StageOf(err)).To(Equal(StageValues), "a cached schema still rejects bad values")
 }
+
+// fakePostRenderer replaces every file with its own, or fails.
+type fakePostRenderer struct {
+	files map[string]string
+	err   error
+	saw   map[string]string
+}
+
+func (f *fakePostRenderer) PostRender(files map[string]string) (map[string]string, error) {
+	f.saw = files
+	return f.files, f.err
+}
+
+func TestRender_postRenderer(t *testing.T) {
+	g := NewWithT(t)
+	c := writeChart(t, map[string]string{
+		"Chart.yaml":          appChart,
+		"templates/NOTES.txt": "notes",
+		"templates/cm.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+	})
+	post := &fakePostRenderer{files: map[string]string{
+		"app/templates/cm.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {patched: \"yes\"}\n",
+		"app/templates/ns.yaml":  "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n\n",
+		"app/templates/job.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\n  annotations:\n    helm.sh/hook: pre-install\n",
+	}}
+	res, err := Render(context.Background(), c, nil, Options{ReleaseName: "r", PostRenderer: post})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(post.saw).To(HaveKey("app/templates/cm.yaml"))
+	g.Expect(post.saw).NotTo(HaveKey("app/templates/NOTES.txt"), "notes are taken out before post-rendering")
+	g.Expect(res.Notes).To(Equal("notes"))
+	names := []string{}
+	for _, m := range res.Manifests {
+		names = append(names, m.Head.Kind)
+	}
+	g.Expect(names).To(Equal([]string{"Namespace", "ConfigMap"}), "post-rendered files are sorted in install order")
+	g.Expect(res.Manifests[1].Content).To(ContainSubstring("patched"))
+	g.Expect(res.Hooks).To(HaveLen(1), "hooks are classified after post-rendering")
+
+	post.err = errors.New("no")
+	_, err = Render(context.Background(), writeChart(t, map[string]string{"Chart.yaml": appChart}), nil,
+		Options{ReleaseName: "r", PostRenderer: post})
+	g.Expect(StageOf(err)).To(Equal(StagePostRender))
+}

@@ -225,3 +225,43 @@ func TestTemplate_outputDir(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(strings.Count(string(data), "# Source:")).To(Equal(2))
 }
+
+func TestTemplate_postRenderers(t *testing.T) {
+	chartDir := demoChart(t)
+	files := writeFiles(t, map[string]string{
+		"post.yaml": `- kustomize:
+    patches:
+    - target: {kind: ConfigMap, name: cm}
+      patch: |
+        - op: replace
+          path: /data/ns
+          value: patched
+    - target: {kind: Secret}
+      patch: |
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: pre
+          labels: {hook: patched}
+`,
+		"nomatch.yaml": "- kustomize:\n    patches:\n    - target: {kind: Ingress}\n      patch: '[]'\n",
+		"typo.yaml":    "- kustomise: {}\n",
+	})
+	g := NewWithT(t)
+	out, stderr, err := run(NewTemplateCommand, "", "rel", chartDir, "--post-renderers", filepath.Join(files, "post.yaml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(stderr).To(BeEmpty())
+	g.Expect(out).To(ContainSubstring("# Source: demo/templates/cm.yaml\napiVersion: v1\ndata:\n"))
+	g.Expect(out).To(ContainSubstring("  ns: patched\n"))
+	g.Expect(out).To(MatchRegexp(`# Source: demo/templates/pre.yaml\n(.+\n)*    helm.sh/hook: pre-install\n  labels:\n    hook: patched\n`),
+		"the hook is post-rendered too")
+	g.Expect(strings.Index(out, "demo/templates/sa.yaml")).To(BeNumerically("<", strings.Index(out, "demo/templates/cm.yaml")),
+		"manifests keep helm's install order")
+
+	_, _, err = run(NewTemplateCommand, "", chartDir, "--post-renderers", filepath.Join(files, "nomatch.yaml"))
+	g.Expect(err).To(MatchError(ContainSubstring("postRenderers[0].kustomize.patches[0] (target kind=Ingress): the patch's target matches no object")))
+	_, _, err = run(NewTemplateCommand, "", chartDir, "--post-renderers", filepath.Join(files, "typo.yaml"))
+	g.Expect(err).To(MatchError(ContainSubstring(`unknown field "kustomise"`)))
+	_, _, err = run(NewTemplateCommand, "", chartDir, "--post-renderers", filepath.Join(files, "absent.yaml"))
+	g.Expect(err).To(MatchError(ContainSubstring("reading --post-renderers: ")))
+}
