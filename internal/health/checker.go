@@ -87,7 +87,10 @@ func (c *Checker) status(ctx context.Context, ref apply.ObjectRef) (ObjectStatus
 	if err := c.reader.Get(ctx, key, live); err != nil {
 		return missing(ref, err)
 	}
-	s := Compute(live)
+	s, custom := checksFrom(ctx).Compute(live)
+	if !custom {
+		s = Compute(live)
+	}
 	s.Ref = ref
 	return s, nil
 }

@@ -141,6 +141,8 @@ type Reconciler struct {
 	// inSync remembers, per Release, the objects known to be in sync and at which
 	// resourceVersion, so that drift checks dry-run only what was written since.
 	inSync sync.Map // client.ObjectKey -> *releaseInSync
+	// healthChecks keeps each Release's compiled spec.healthChecks for its generation.
+	healthChecks health.ChecksCache
 }
 
 // releaseInSync is the drift memory of one Release object (a new object of the same name starts

@@ -13,6 +13,7 @@ import (
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/health"
 	"github.com/capstan-dev/capstan/internal/redact"
 	"github.com/capstan-dev/capstan/internal/storage"
 )
@@ -35,6 +36,8 @@ type session struct {
 	repo       *capstanv1.ChartRepository
 	desired    Desired
 	userValues map[string]any
+	// healthChecks are spec.healthChecks, compiled; every health read of the reconcile uses them.
+	healthChecks *health.Checks
 
 	// deployed caches the prepared objects of the deployed record.
 	deployed []*unstructured.Unstructured
@@ -59,8 +62,8 @@ func (r *Reconciler) newSession(rel *capstanv1.Release, p *StatusPatcher) *sessi
 // decision out.
 func (s *session) run(ctx context.Context) error {
 	steps := []func(context.Context) error{
-		s.checkReferences, s.connect, s.loadRecords, s.checkDependencies, s.resolveChart, s.composeValues,
-		s.countCrashes,
+		s.checkReferences, s.compileHealthChecks, s.connect, s.loadRecords, s.checkDependencies, s.resolveChart,
+		s.composeValues, s.countCrashes,
 	}
 	for _, step := range steps {
 		if ShuttingDown(ctx) {
@@ -70,6 +73,7 @@ func (s *session) run(ctx context.Context) error {
 			return err
 		}
 	}
+	ctx = health.WithChecks(ctx, s.healthChecks)
 	facts := s.facts()
 	s.action = Decide(facts)
 	if s.action.Kind == ActionNothing && !s.action.Stall {
@@ -87,6 +91,17 @@ func (s *session) run(ctx context.Context) error {
 		return errShuttingDown
 	}
 	return s.carryOut(ctx)
+}
+
+// compileHealthChecks compiles spec.healthChecks, once per generation; an expression that does
+// not compile stalls the Release until the spec changes.
+func (s *session) compileHealthChecks(context.Context) error {
+	checks, err := s.r.healthChecks.Compile(string(s.rel.UID), s.rel.Generation, s.rel.Spec.HealthChecks)
+	if err != nil {
+		return stallErr(capstanv1.HealthCheckInvalidReason, err)
+	}
+	s.healthChecks = checks
+	return nil
 }
 
 // carryOut executes the decided action.
