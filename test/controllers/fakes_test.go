@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/controllers"
 	"github.com/capstan-dev/capstan/internal/apply"
 	"github.com/capstan-dev/capstan/internal/chart"
 	"github.com/capstan-dev/capstan/internal/health"
@@ -297,8 +298,10 @@ func (s *repoSource) Fetch(ctx context.Context, cr *capstanv1.ChartRepository, n
 
 // nameWaiter stands in for the health waiter: objects whose name contains "unhealthy" never
 // become healthy, objects whose name starts with a closed gate's prefix are in progress until the
-// gate opens, and everything else is healthy at once. It counts its looks.
-type nameWaiter struct{}
+// gate opens, and everything else is healthy at once. It counts its looks. A wait that includes
+// an object whose name contains "celhealth" looks with the real health checker instead, so
+// spec.healthChecks decide.
+type nameWaiter struct{ c client.WithWatch }
 
 var (
 	// gates holds the closed gates: an object whose name has one as prefix is not ready.
@@ -307,7 +310,12 @@ var (
 	looks atomic.Int64
 )
 
-func (nameWaiter) Look(_ context.Context, pending []apply.ObjectRef, last health.Report) (health.Report, error) {
+func (w nameWaiter) Look(ctx context.Context, pending []apply.ObjectRef, last health.Report) (health.Report, error) {
+	for _, r := range pending {
+		if strings.Contains(r.Name, "celhealth") {
+			return controllers.NewHealthWaiter(w.c).Look(ctx, pending, last)
+		}
+	}
 	report := health.Report{Checked: max(last.Checked, len(pending))}
 	for _, r := range pending {
 		if strings.Contains(r.Name, "unhealthy") {

@@ -81,6 +81,7 @@ var _ = BeforeSuite(func() {
 	charts.publish("demo", "1.0.0", "1.1.0", "2.0.0")
 	charts.publish("widgets", "1.0.0", "1.1.0")
 	charts.publish("vault", "1.0.0")
+	charts.publish("gadgets", "1.0.0")
 
 	startManager()
 })
@@ -108,7 +109,7 @@ func startManager() {
 	source = newRepoSource()
 	err = controllers.SetupRelease(mgr, opts, controllers.ReleaseDeps{
 		Source:        source,
-		NewWaiter:     func(client.WithWatch) reconcile.Waiter { return nameWaiter{} },
+		NewWaiter:     func(c client.WithWatch) reconcile.Waiter { return nameWaiter{c: c} },
 		NewHookRunner: func(_ client.WithWatch, owner apply.Owner) reconcile.HookRunner { return hookCalls.runner(owner) },
 		Clients:       &countingClients{inner: clients, calls: calls},
 	})
