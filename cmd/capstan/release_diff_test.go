@@ -131,6 +131,23 @@ func TestDiffCommand(t *testing.T) {
 	g.Expect(out).To(ContainSubstring("the next reconcile would do nothing"))
 	g.Expect(out).To(HaveSuffix("No changes: the cluster matches what the next reconcile would apply.\n"))
 
+	// A post-renderer change alone is an upgrade, and diff shows the field the patch changes.
+	g.Expect(c.Get(ctx, client.ObjectKeyFromObject(rel), rel)).To(Succeed())
+	rel.Spec.PostRenderers = []capstanv1.PostRenderer{{Kustomize: &capstanv1.KustomizePostRenderer{
+		Patches: []capstanv1.KustomizePatch{{Target: &capstanv1.PatchTarget{Kind: "ConfigMap", Name: "web-config"},
+			Patch: "- op: add\n  path: /data/patched\n  value: \"yes\"\n"}},
+	}}}
+	g.Expect(c.Update(ctx, rel)).To(Succeed())
+	out, code, err = f.runDiffCmd("web", "-n", ns)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(code).To(Equal(cli.DiffExitChanges))
+	g.Expect(out).To(ContainSubstring("the next reconcile would upgrade (Changed: the post-renderers changed)"))
+	g.Expect(out).To(ContainSubstring(`change  ConfigMap/` + ns + `/web-config  /data/patched`))
+	g.Expect(out).To(HaveSuffix("0 to create, 1 to change, 0 to delete.\n"))
+	g.Expect(c.Get(ctx, client.ObjectKeyFromObject(rel), rel)).To(Succeed())
+	rel.Spec.PostRenderers = nil
+	g.Expect(c.Update(ctx, rel)).To(Succeed())
+
 	// The real binary exits 2 when something would change, 1 on an error.
 	g.Expect(c.Get(ctx, client.ObjectKeyFromObject(rel), rel)).To(Succeed())
 	rel.Spec.Values = &runtime.RawExtension{Raw: []byte(`{"greeting":"hola"}`)}

@@ -77,6 +77,21 @@ var _ = Describe("Validation", func() {
 			set("spec.chart.verify", pgpVerify("other/keys", "enforce"))),
 		Entry("a serviceAccountName with upper case", "spec.serviceAccountName", "should match",
 			set("spec.serviceAccountName", "Deployer")),
+		Entry("a post-renderer without kustomize", "spec.postRenderers[0].kustomize", "Required",
+			set("spec.postRenderers", []any{map[string]any{}})),
+		Entry("a patch without its patch", "spec.postRenderers[0].kustomize.patches[0].patch", "Required",
+			set("spec.postRenderers", []any{map[string]any{"kustomize": map[string]any{
+				"patches": []any{map[string]any{"target": map[string]any{"kind": "Service"}}}}}})),
+		Entry("an image override that changes nothing", "spec.postRenderers[0].kustomize.images[0]", "needs newName, newTag or digest",
+			set("spec.postRenderers", []any{map[string]any{"kustomize": map[string]any{
+				"images": []any{map[string]any{"name": "nginx"}}}}})),
+		Entry("a health check for no group", "spec.healthChecks[0]", "needs apiVersion or group",
+			set("spec.healthChecks", []any{map[string]any{"kind": "Rollout", "current": "true"}})),
+		Entry("a health check with both apiVersion and group", "spec.healthChecks[0]", "not both",
+			set("spec.healthChecks", []any{map[string]any{"group": "argoproj.io", "apiVersion": "argoproj.io/v1alpha1",
+				"kind": "Rollout", "current": "true"}})),
+		Entry("a health check without current", "spec.healthChecks[0].current", "Required",
+			set("spec.healthChecks", []any{map[string]any{"group": "argoproj.io", "kind": "Rollout"}})),
 	)
 
 	DescribeTable("a ChartRepository is rejected with a message naming the field",
