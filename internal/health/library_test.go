@@ -46,7 +46,7 @@ func TestChecks_library(t *testing.T) {
 		"a Rollout aborted": {rollout + "status: {phase: Progressing, abort: true}\n",
 			health.ObjectStatus{Status: health.Failed}},
 		"a Rollout degraded": {rollout + "status: {phase: Degraded}\n", health.ObjectStatus{Status: health.Failed}},
-		"a Rollout healthy": {rollout + "status: {phase: Healthy, observedGeneration: '4'}\n", health.ObjectStatus{Status: health.Current}},
+		"a Rollout healthy":  {rollout + "status: {phase: Healthy, observedGeneration: '4'}\n", health.ObjectStatus{Status: health.Current}},
 		"a claim synced but not ready": {claim + "status:\n  conditions:\n  - {type: Synced, status: 'True'}\n  - {type: Ready, status: 'False', reason: Creating}\n",
 			health.ObjectStatus{Status: health.InProgress}},
 		"a claim whose composition fails": {claim + "status:\n  conditions:\n  - {type: Synced, status: 'False', reason: ReconcileError}\n",
