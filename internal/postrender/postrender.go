@@ -76,13 +76,12 @@ func Digest(steps []capstanv1.PostRenderer, common *capstanv1.CommonMetadata) st
 	if !active(steps, common) {
 		return ""
 	}
-	data, err := json.Marshal(struct {
+	// Strings, bools and string maps always marshal; map keys come out sorted, so the digest
+	// does not depend on map order.
+	data, _ := json.Marshal(struct {
 		Steps  []capstanv1.PostRenderer  `json:"postRenderers,omitempty"`
 		Common *capstanv1.CommonMetadata `json:"commonMetadata,omitempty"`
 	}{steps, common})
-	if err != nil { // plain strings and maps always marshal
-		panic(err)
-	}
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }
