@@ -70,6 +70,14 @@ func TestDecide(t *testing.T) {
 			facts: with(func(f *Facts) { f.Desired.ValuesDigest = "sha256:w" }),
 			want:  Action{Kind: ActionUpgrade, Reason: "Changed", Message: "the values changed"},
 		},
+		"new post-renderers upgrade": {
+			facts: with(func(f *Facts) { f.Desired.PostRenderDigest = "abc" }),
+			want:  Action{Kind: ActionUpgrade, Reason: "Changed", Message: "the post-renderers changed"},
+		},
+		"post-renderers removed upgrade": {
+			facts: with(func(f *Facts) { f.Deployed.PostRenderDigest = "abc" }),
+			want:  Action{Kind: ActionUpgrade, Reason: "Changed", Message: "the post-renderers changed"},
+		},
 		"a republished archive of the same version upgrades": {
 			facts: with(func(f *Facts) { f.Desired.ChartDigest = "def" }),
 			want:  Action{Kind: ActionUpgrade, Reason: "Changed", Message: "the archive of chart version 1.0.0 changed"},
