@@ -100,6 +100,8 @@ func (s *session) await(ctx context.Context, w *waiting) error {
 	if ShuttingDown(ctx) {
 		return s.interrupt(ctx, w.p)
 	}
+	// The checks of the generation that applied: a resumed wait judges the revision it awaits.
+	ctx = health.WithChecks(ctx, s.healthChecks)
 	report, err := s.r.NewWaiter(s.c).Look(ctx, w.report.Pending(), w.report)
 	switch {
 	case err != nil && ShuttingDown(ctx):

@@ -90,6 +90,10 @@ var _ = Describe("Post-renderers and custom health checks", func() {
 		setGadgetStatus(ctx, gadget, map[string]any{"phase": "Running", "observedGeneration": gadget.GetGeneration() - 1})
 		Consistently(notReady, 5*time.Second).Should(Succeed())
 
+		By("holding on a status of the current generation that is not Running (kstatus alone would call it Current)")
+		setGadgetStatus(ctx, gadget, map[string]any{"phase": "Starting", "observedGeneration": gadget.GetGeneration()})
+		Consistently(notReady, 5*time.Second).Should(Succeed())
+
 		By("becoming Ready once the status is Running for the current generation")
 		setGadgetStatus(ctx, gadget, map[string]any{"phase": "Running", "observedGeneration": gadget.GetGeneration()})
 		expectReadyAt(ctx, ns, "gad", 1)
