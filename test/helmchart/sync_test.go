@@ -1,0 +1,79 @@
+package helmchart
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/capstan-dev/capstan/internal/testenv"
+)
+
+// TestChart_filesMatchConfig checks that the chart's copies of generated files are current: the
+// CRDs (crds/ equals config/crd/bases file for file), the manager's rules (files/manager-rules.yaml
+// is the rules list of config/rbac/role.yaml) and the alert rules (files/capstan-rules.yaml equals
+// config/monitoring/capstan-rules.yaml). `make manifests` refreshes all three.
+func TestChart_filesMatchConfig(t *testing.T) {
+	root := testenv.RepoRoot()
+	t.Run("CRDs", func(t *testing.T) {
+		want := dirFiles(t, filepath.Join(root, "config", "crd", "bases"))
+		got := dirFiles(t, filepath.Join(chartDir, "crds"))
+		if !slices.Equal(keys(want), keys(got)) {
+			t.Fatalf("charts/capstan/crds holds %v, config/crd/bases %v; run make manifests", keys(got), keys(want))
+		}
+		for name, b := range want {
+			if !bytes.Equal(b, got[name]) {
+				t.Errorf("charts/capstan/crds/%s differs from config/crd/bases/%s; run make manifests", name, name)
+			}
+		}
+	})
+	t.Run("manager rules", func(t *testing.T) {
+		role := readFile(t, filepath.Join(root, "config", "rbac", "role.yaml"))
+		_, rules, ok := bytes.Cut(role, []byte("\nrules:\n"))
+		if !ok {
+			t.Fatal("config/rbac/role.yaml has no rules list")
+		}
+		if got := readFile(t, filepath.Join(chartDir, "files", "manager-rules.yaml")); !bytes.Equal(got, rules) {
+			t.Errorf("charts/capstan/files/manager-rules.yaml is not the rules list of config/rbac/role.yaml; run make manifests")
+		}
+	})
+	t.Run("alert rules", func(t *testing.T) {
+		want := readFile(t, filepath.Join(root, "config", "monitoring", "capstan-rules.yaml"))
+		if got := readFile(t, filepath.Join(chartDir, "files", "capstan-rules.yaml")); !bytes.Equal(got, want) {
+			t.Errorf("charts/capstan/files/capstan-rules.yaml differs from config/monitoring/capstan-rules.yaml; run make manifests")
+		}
+	})
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path) //nolint:gosec // G304: files of this checkout.
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// dirFiles reads every file of dir by name.
+func dirFiles(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, e := range entries {
+		files[e.Name()] = readFile(t, filepath.Join(dir, e.Name()))
+	}
+	return files
+}
+
+func keys(m map[string][]byte) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
