@@ -2,10 +2,12 @@ package controllers
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/capstan-dev/capstan/internal/options"
 	"github.com/capstan-dev/capstan/internal/reconcile"
@@ -51,9 +53,13 @@ func SetupChartRepository(mgr ctrl.Manager, opts options.Options, deps ChartRepo
 	if reader == nil {
 		reader = NewReleaseClients(mgr, opts).NamespaceReader()
 	}
+	m, err := reconcile.NewRepositoryMetrics(metrics.Registry)
+	if err != nil {
+		return fmt.Errorf("registering repository metrics: %w", err)
+	}
 	engine := &reconcile.RepositoryReconciler{
 		Sources: deps.Sources, Reader: reader, Events: mgr.GetEventRecorder("capstan"),
-		SecretRequeue: deps.SecretRequeue,
+		SecretRequeue: deps.SecretRequeue, Metrics: m,
 	}
 	r := &ChartRepositoryReconciler{Client: mgr.GetClient(), Engine: engine, Concurrency: opts.RepositoryConcurrency}
 	return r.SetupWithManager(mgr)

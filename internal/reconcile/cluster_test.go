@@ -18,6 +18,8 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 )
 
 func TestNamespacedLookup(t *testing.T) {
@@ -107,19 +109,20 @@ func TestMetrics(t *testing.T) {
 	ready.Name, stalled.Name = "ok", "bad"
 	summarize(ready, Outcome{})
 	summarize(stalled, Outcome{Err: stallErr("RenderFailed", errors.New("x"))})
-	m.observe(ready, string(ActionInstall), nil, time.Second)
-	m.observe(stalled, string(ActionNothing), stallErr("RenderFailed", errors.New("x")), time.Millisecond)
+	m.observe(ready, Action{Kind: ActionInstall}, nil, time.Second)
+	m.observe(stalled, Action{Kind: ActionNothing}, stallErr("RenderFailed", errors.New("x")), time.Millisecond)
 	g.Expect(gauge(m.releases.WithLabelValues(StateReady))).To(Equal(1.0))
 	g.Expect(gauge(m.releases.WithLabelValues(StateStalled))).To(Equal(1.0))
 
-	m.observe(ready, string(ActionNothing), nil, time.Millisecond)
+	m.observe(ready, Action{Kind: ActionNothing}, nil, time.Millisecond)
 	g.Expect(gauge(m.releases.WithLabelValues(StateReady))).To(Equal(1.0), "a Release counts once")
 	m.forget(client.ObjectKeyFromObject(stalled))
 	g.Expect(gauge(m.releases.WithLabelValues(StateStalled))).To(Equal(0.0))
 	g.Expect(collected(m.actions)).To(Equal(3), "one series per action and result")
 
 	var none *Metrics
-	none.observe(ready, "x", nil, time.Second)
+	none.observe(ready, Action{Kind: "x"}, nil, time.Second)
+	none.observeRender(time.Second, nil)
 	none.forget(client.ObjectKey{})
 	markSuspended(ready)
 	g.Expect(stateOf(ready)).To(Equal(StateSuspended))
@@ -140,4 +143,86 @@ func collected(c prometheus.Collector) int {
 	c.Collect(ch)
 	close(ch)
 	return len(ch)
+}
+
+// TestMetrics_perRelease follows one Release's series through state changes, drift, a
+// remediation and its deletion, and a render's duration.
+func TestMetrics_perRelease(t *testing.T) {
+	g := NewWithT(t)
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	g.Expect(err).NotTo(HaveOccurred())
+	rel := releaseAt(1)
+	rel.Namespace, rel.Name = "apps", "web"
+	key := client.ObjectKeyFromObject(rel)
+
+	summarize(rel, Outcome{})
+	m.observe(rel, Action{Kind: ActionInstall}, nil, time.Second)
+	reason := findCondition(rel, capstanv1.ReadyCondition).Reason
+	g.Expect(reason).NotTo(BeEmpty())
+	g.Expect(gauge(m.status.WithLabelValues("apps", "web", StateReady, reason))).To(Equal(1.0))
+	g.Expect(gauge(m.drifted.WithLabelValues("apps", "web"))).To(Equal(0.0))
+
+	setCondition(rel, capstanv1.DriftedCondition, metav1.ConditionTrue, capstanv1.DriftDetectedReason, "1 object(s) drifted")
+	setCondition(rel, capstanv1.RemediatedCondition, metav1.ConditionTrue, capstanv1.RollbackSucceededReason, "rolled back")
+	exhausted := stallErr(capstanv1.RetriesExhaustedReason, errors.New("retries exhausted"))
+	summarize(rel, Outcome{Err: exhausted})
+	m.observe(rel, Action{Kind: ActionRemediate, Strategy: capstanv1.RemediationRollback}, exhausted, time.Second)
+	g.Expect(collected(m.status)).To(Equal(1), "the series of the old state is gone")
+	g.Expect(gauge(m.status.WithLabelValues("apps", "web", StateStalled, capstanv1.RetriesExhaustedReason))).To(Equal(1.0))
+	g.Expect(gauge(m.drifted.WithLabelValues("apps", "web"))).To(Equal(1.0))
+	g.Expect(counter(m.remediations.WithLabelValues("rollback", "success"))).To(Equal(1.0))
+	g.Expect(counter(m.remediations.WithLabelValues("rollback", "failure"))).To(Equal(0.0))
+	g.Expect(collected(m.remediations)).To(Equal(4), "every strategy and result is exported from the start")
+
+	m.observeRender(20*time.Millisecond, nil)
+	m.observeRender(time.Millisecond, errors.New("render failed"))
+	g.Expect(histogramCount(m.renders, "success")).To(Equal(uint64(1)))
+	g.Expect(histogramCount(m.renders, "error")).To(Equal(uint64(1)))
+
+	m.forget(key)
+	g.Expect(collected(m.status)).To(Equal(0))
+	g.Expect(collected(m.drifted)).To(Equal(0))
+}
+
+func counter(c prometheus.Counter) float64 {
+	var out dto.Metric
+	if err := c.Write(&out); err != nil {
+		return -1
+	}
+	return out.GetCounter().GetValue()
+}
+
+func histogramCount(h *prometheus.HistogramVec, result string) uint64 {
+	var out dto.Metric
+	if err := h.WithLabelValues(result).(prometheus.Histogram).Write(&out); err != nil {
+		return 0
+	}
+	return out.GetHistogram().GetSampleCount()
+}
+
+// TestRepositoryMetrics follows one ChartRepository's series from ready to failing to deleted.
+func TestRepositoryMetrics(t *testing.T) {
+	g := NewWithT(t)
+	reg := prometheus.NewRegistry()
+	m, err := NewRepositoryMetrics(reg)
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = NewRepositoryMetrics(reg)
+	g.Expect(err).NotTo(HaveOccurred(), "registering twice reuses the collector")
+	cr := &capstanv1.ChartRepository{ObjectMeta: metav1.ObjectMeta{Name: "charts", Namespace: "apps"}}
+
+	repoSetCondition(cr, capstanv1.ReadyCondition, metav1.ConditionTrue, capstanv1.SucceededReason, "fetched")
+	m.observe(cr)
+	g.Expect(gauge(m.status.WithLabelValues("apps", "charts", StateReady, capstanv1.SucceededReason))).To(Equal(1.0))
+
+	repoSetCondition(cr, capstanv1.ReadyCondition, metav1.ConditionFalse, capstanv1.IndexFetchFailedReason, "503")
+	m.observe(cr)
+	g.Expect(collected(m.status)).To(Equal(1), "the series of the old state is gone")
+	g.Expect(gauge(m.status.WithLabelValues("apps", "charts", StateNotReady, capstanv1.IndexFetchFailedReason))).To(Equal(1.0))
+
+	m.forget(client.ObjectKeyFromObject(cr))
+	g.Expect(collected(m.status)).To(Equal(0))
+	var none *RepositoryMetrics
+	none.observe(cr)
+	none.forget(client.ObjectKey{})
 }

@@ -22,15 +22,32 @@ const (
 
 var releaseStates = []string{StateReady, StateNotReady, StateStalled, StateSuspended}
 
+// Results of the remediation counter.
+const (
+	resultSuccess = "success"
+	resultFailure = "failure"
+)
+
 // Metrics are the release metrics controller-runtime's own do not give: how many Releases are in
-// each state, and how long each release action takes by result. (Reconcile counts and durations
-// per controller come from controller-runtime.)
+// each state and which state each one is in, how long each release action and each render takes,
+// how remediations end, and which Releases drifted. (Reconcile counts and durations per
+// controller, work queues and API requests come from controller-runtime.)
 type Metrics struct {
-	releases *prometheus.GaugeVec
-	actions  *prometheus.HistogramVec
+	releases     *prometheus.GaugeVec
+	actions      *prometheus.HistogramVec
+	status       *prometheus.GaugeVec
+	drifted      *prometheus.GaugeVec
+	remediations *prometheus.CounterVec
+	renders      *prometheus.HistogramVec
 
 	mu     sync.Mutex
-	states map[client.ObjectKey]string
+	states map[client.ObjectKey]releaseState
+}
+
+// releaseState is what the per-Release series of one Release say.
+type releaseState struct {
+	state, reason string
+	drifted       bool
 }
 
 // NewMetrics creates the metrics and registers them with reg (controller-runtime's
@@ -46,7 +63,24 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Duration of Release reconciles by the action decided and the result.",
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
 		}, []string{"action", "result"}),
-		states: map[client.ObjectKey]string{},
+		status: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "capstan_release_status",
+			Help: "1 for each Release, labelled with its state (ready, not_ready, stalled, suspended) and the reason of its Ready condition.",
+		}, []string{"namespace", "name", "state", "reason"}),
+		drifted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "capstan_release_drifted",
+			Help: "1 while a Release's live objects differ from its deployed revision and are not corrected (Drifted=True, driftDetection.mode warn), else 0.",
+		}, []string{"namespace", "name"}),
+		remediations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "capstan_release_remediations_total",
+			Help: "Remediations run after the retries of a failed install or upgrade ran out, by strategy (rollback, uninstall) and result (success, failure).",
+		}, []string{"strategy", "result"}),
+		renders: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "capstan_render_duration_seconds",
+			Help:    "Duration of chart renders (values, templates, manifest split) by result (success, error).",
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+		}, []string{"result"}),
+		states: map[client.ObjectKey]releaseState{},
 	}
 	var err error
 	if m.releases, err = register(reg, m.releases); err != nil {
@@ -55,8 +89,28 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	if m.actions, err = register(reg, m.actions); err != nil {
 		return nil, err
 	}
+	if m.status, err = register(reg, m.status); err != nil {
+		return nil, err
+	}
+	if m.drifted, err = register(reg, m.drifted); err != nil {
+		return nil, err
+	}
+	if m.remediations, err = register(reg, m.remediations); err != nil {
+		return nil, err
+	}
+	if m.renders, err = register(reg, m.renders); err != nil {
+		return nil, err
+	}
 	for _, s := range releaseStates {
 		m.releases.WithLabelValues(s).Set(0)
+	}
+	for _, strategy := range []capstanv1.RemediationStrategy{capstanv1.RemediationRollback, capstanv1.RemediationUninstall} {
+		for _, result := range []string{resultSuccess, resultFailure} {
+			m.remediations.WithLabelValues(string(strategy), result)
+		}
+	}
+	for _, result := range []string{"success", "error"} {
+		m.renders.WithLabelValues(result)
 	}
 	return m, nil
 }
@@ -77,18 +131,44 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 	return c, err
 }
 
-// observe records the state a reconcile left a Release in and its duration.
-func (m *Metrics) observe(rel *capstanv1.Release, action string, err error, d time.Duration) {
+// observe records the state a reconcile left a Release in, its duration, and the end of a
+// remediation.
+func (m *Metrics) observe(rel *capstanv1.Release, action Action, err error, d time.Duration) {
 	if m == nil {
 		return
 	}
 	if d > 0 {
-		m.actions.WithLabelValues(action, resultOf(err)).Observe(d.Seconds())
+		m.actions.WithLabelValues(string(action.Kind), resultOf(err)).Observe(d.Seconds())
 	}
+	if action.Kind == ActionRemediate {
+		m.remediations.WithLabelValues(string(action.Strategy), remediationResult(rel)).Inc()
+	}
+	next := releaseState{state: stateOf(rel), drifted: isDrifted(rel)}
+	if ready := findCondition(rel, capstanv1.ReadyCondition); ready != nil {
+		next.reason = ready.Reason
+	}
+	key := clientKey(rel)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.states[clientKey(rel)] = stateOf(rel)
+	if prev, ok := m.states[key]; ok && (prev.state != next.state || prev.reason != next.reason) {
+		m.status.DeleteLabelValues(key.Namespace, key.Name, prev.state, prev.reason)
+	}
+	m.states[key] = next
+	m.status.WithLabelValues(key.Namespace, key.Name, next.state, next.reason).Set(1)
+	m.drifted.WithLabelValues(key.Namespace, key.Name).Set(boolValue(next.drifted))
 	m.recount()
+}
+
+// observeRender records one render's duration.
+func (m *Metrics) observeRender(d time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	result := "success"
+	if err != nil {
+		result = "error"
+	}
+	m.renders.WithLabelValues(result).Observe(d.Seconds())
 }
 
 // forget drops a deleted Release.
@@ -98,6 +178,10 @@ func (m *Metrics) forget(key client.ObjectKey) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if prev, ok := m.states[key]; ok {
+		m.status.DeleteLabelValues(key.Namespace, key.Name, prev.state, prev.reason)
+		m.drifted.DeleteLabelValues(key.Namespace, key.Name)
+	}
 	delete(m.states, key)
 	m.recount()
 }
@@ -105,7 +189,7 @@ func (m *Metrics) forget(key client.ObjectKey) {
 func (m *Metrics) recount() {
 	counts := map[string]int{}
 	for _, s := range m.states {
-		counts[s]++
+		counts[s.state]++
 	}
 	for _, s := range releaseStates {
 		m.releases.WithLabelValues(s).Set(float64(counts[s]))
@@ -127,6 +211,20 @@ func stateOf(rel *capstanv1.Release) string {
 	}
 }
 
+// isDrifted reports whether drift was found and left in place.
+func isDrifted(rel *capstanv1.Release) bool {
+	c := findCondition(rel, capstanv1.DriftedCondition)
+	return c != nil && c.Status == metav1.ConditionTrue
+}
+
+// remediationResult reads how a remediation ended from the Remediated condition it set.
+func remediationResult(rel *capstanv1.Release) string {
+	if c := findCondition(rel, capstanv1.RemediatedCondition); c != nil && c.Status == metav1.ConditionTrue {
+		return resultSuccess
+	}
+	return resultFailure
+}
+
 // resultOf names a reconcile's result for the duration histogram.
 func resultOf(err error) string {
 	if err == nil {
@@ -140,6 +238,13 @@ func resultOf(err error) string {
 	default:
 		return "error"
 	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func clientKey(rel *capstanv1.Release) client.ObjectKey {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -90,12 +91,14 @@ func (s *session) renderRevision(ctx context.Context, upgrade bool, revision int
 	if err != nil {
 		return nil, nil, transientErr(ReasonReconcileFailed, fmt.Errorf("discovering the cluster's capabilities: %w", err))
 	}
+	started := time.Now()
 	res, err := render.Render(ctx, ch, s.userValues, render.Options{
 		ReleaseName: s.rel.GetReleaseName(), Namespace: s.rel.GetTargetNamespace(), Revision: revision,
 		IsUpgrade: upgrade, Capabilities: caps, Lookup: newLookup(s.c, s.rel), Timeout: s.r.Options.RenderTimeout,
 		Limits: s.r.Options.RenderLimits, Templates: s.r.Options.Templates, Schemas: s.r.Options.Schemas,
 		PostRenderer: postrender.New(s.rel.Spec.PostRenderers, s.rel.Spec.CommonMetadata),
 	})
+	s.r.Metrics.observeRender(time.Since(started), err)
 	if err != nil {
 		return nil, nil, renderError(err)
 	}

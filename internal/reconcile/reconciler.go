@@ -221,7 +221,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, rel *capstanv1.Release, p *S
 			s.event(corev1EventWarning, e.Reason, string(s.action.Kind), e.Error())
 		}
 	}
-	r.Metrics.observe(rel, string(s.action.Kind), err, r.now().Sub(start))
+	r.Metrics.observe(rel, s.action, err, r.now().Sub(start))
 	return r.result(ctx, rel, err)
 }
 
@@ -282,7 +282,7 @@ func handleRequests(rel *capstanv1.Release) {
 // Suspended records that a Release is suspended; nothing else happens.
 func (r *Reconciler) Suspended(rel *capstanv1.Release) {
 	markSuspended(rel)
-	r.Metrics.observe(rel, "Suspended", nil, 0)
+	r.Metrics.observe(rel, Action{Kind: "Suspended"}, nil, 0)
 }
 
 // Forget drops a Release that no longer exists from the metrics.

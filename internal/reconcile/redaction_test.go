@@ -145,7 +145,7 @@ func TestMetrics_labelsHoldNoMessage(t *testing.T) {
 		transientErr(capstanv1.ApplyFailedReason, errors.New("apply: "+canary)),
 	} {
 		summarize(rel, Outcome{Err: cause})
-		m.observe(rel, string(ActionInstall), cause, time.Second)
+		m.observe(rel, Action{Kind: ActionInstall}, cause, time.Second)
 	}
 	families, err := reg.Gather()
 	g.Expect(err).NotTo(HaveOccurred())
@@ -158,5 +158,6 @@ func TestMetrics_labelsHoldNoMessage(t *testing.T) {
 		}
 	}
 	g.Expect(labels).NotTo(BeEmpty())
-	g.Expect(labels).To(HaveEach(MatchRegexp(`^(state=(ready|not_ready|stalled|suspended)|action=Install|result=(success|stalled|waiting|error))$`)))
+	g.Expect(labels).To(HaveEach(MatchRegexp(`^(state=(ready|not_ready|stalled|suspended)|action=Install|result=(success|failure|stalled|waiting|error)|` +
+		`strategy=(rollback|uninstall)|namespace=apps|name=web|reason=[A-Z][A-Za-z]+)$`)))
 }

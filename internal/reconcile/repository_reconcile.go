@@ -42,6 +42,8 @@ type RepositoryReconciler struct {
 	SecretRequeue time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Metrics records each repository's state; nil records none.
+	Metrics *RepositoryMetrics
 }
 
 // repoSnapshot is what the status said before a reconcile, for deciding on events.
@@ -76,6 +78,7 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, cr *capstanv1.Char
 	repoSummarize(cr, url, stats, failure, r.now())
 	redactConditions(cr.Status.Conditions, red) // before the events, which copy Ready's message
 	r.record(cr, before, failure)
+	r.Metrics.observe(cr)
 	return r.result(ctx, cr, failure)
 }
 
@@ -83,11 +86,13 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, cr *capstanv1.Char
 func (r *RepositoryReconciler) Suspended(cr *capstanv1.ChartRepository) {
 	repoHandleRequest(cr)
 	repoMarkSuspended(cr)
+	r.Metrics.observe(cr)
 }
 
 // Forget drops what is kept for a ChartRepository that no longer exists.
 func (r *RepositoryReconciler) Forget(key client.ObjectKey) {
 	r.Sources.Forget(key)
+	r.Metrics.forget(key)
 }
 
 // check reaches the repository within spec.timeout and returns its redacted URL and, for an
