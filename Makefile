@@ -57,8 +57,9 @@ release: ## Release VERSION=x.y.z: CLI and manager binaries per platform, SHA256
 	cd $(RELEASE_DIR) && sha256sum capstan-* manager-* install.yaml > SHA256SUMS
 
 .PHONY: manifests
-manifests: ## Generate CRDs and RBAC from the API markers.
+manifests: ## Generate CRDs and RBAC from the API markers, and the copies of them in charts/capstan and config/monitoring.
 	$(CONTROLLER_GEN) rbac:roleName=capstan-manager crd paths=./... output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	hack/sync-manifests.sh
 
 .PHONY: generate
 generate: ## Generate deepcopy code.
@@ -66,9 +67,13 @@ generate: ## Generate deepcopy code.
 
 .PHONY: verify
 verify: manifests generate ## Regenerate, then fail if the tree changed.
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
+	@if [ -n "$$(git status --porcelain -- api config charts)" ]; then \
 	  echo "generated files are out of date; run 'make manifests generate' and commit:"; \
-	  git status --porcelain -- api config; git diff --stat -- api config; exit 1; fi
+	  git status --porcelain -- api config charts; git diff --stat -- api config charts; exit 1; fi
+
+.PHONY: metrics-doc
+metrics-doc: controlplane ## Rewrite the metric reference in docs/operations.md from the manager's registry (envtest).
+	CAPSTAN_UPDATE_DOCS=1 $(GO) test -count=1 -run '^TestMetrics_exportedByTheManager$$' ./test/monitoring/
 
 .PHONY: fmt
 fmt: ## gofmt the tree.

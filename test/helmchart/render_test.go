@@ -70,7 +70,7 @@ var valueSets = map[string][]string{
 	"defaults":              {"capstan", chartDir, "--namespace", "capstan-system"},
 	"defaults with CRDs":    {"capstan", chartDir, "--namespace", "capstan-system", "--include-crds"},
 	"single tenant":         {"capstan", chartDir, "--namespace", "capstan-system", "--set", "tenancy=single", "--set", "userRoles.enabled=false"},
-	"two shards, monitored": {"capstan", chartDir, "--namespace", "capstan-system", "--set", "sharding.shards[0].name=shard1", "--set", "sharding.shards[1].name=team-b", "--set", "sharding.shards[1].replicas=2", "--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true", "--set", "serviceMonitor.labels.release=prom"},
+	"two shards, monitored": {"capstan", chartDir, "--namespace", "capstan-system", "--set", "sharding.shards[0].name=shard1", "--set", "sharding.shards[1].name=team-b", "--set", "sharding.shards[1].replicas=2", "--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true", "--set", "serviceMonitor.labels.release=prom", "--set", "grafanaDashboard.enabled=true"},
 	"another name, pinned image and flags": {"ops", chartDir, "--namespace", "platform",
 		"--set", "image.repository=registry.example.com/capstan", "--set", "image.digest=sha256:" + strings.Repeat("ab", 32),
 		"--set", "allowNetworks={10.96.0.0/12,fd00:10:96::/112}", "--set", "extraArgs={--release-concurrency=8}",

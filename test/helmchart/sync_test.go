@@ -12,8 +12,8 @@ import (
 
 // TestChart_filesMatchConfig checks that the chart's copies of generated files are current: the
 // CRDs (crds/ equals config/crd/bases file for file), the manager's rules (files/manager-rules.yaml
-// is the rules list of config/rbac/role.yaml) and the alert rules (files/capstan-rules.yaml equals
-// config/monitoring/capstan-rules.yaml). `make manifests` refreshes all three.
+// is the rules list of config/rbac/role.yaml), the alert rules and the dashboard (files/ holds
+// config/monitoring's capstan-rules.yaml and capstan-dashboard.json). `make manifests` refreshes them.
 func TestChart_filesMatchConfig(t *testing.T) {
 	root := testenv.RepoRoot()
 	t.Run("CRDs", func(t *testing.T) {
@@ -38,12 +38,14 @@ func TestChart_filesMatchConfig(t *testing.T) {
 			t.Errorf("charts/capstan/files/manager-rules.yaml is not the rules list of config/rbac/role.yaml; run make manifests")
 		}
 	})
-	t.Run("alert rules", func(t *testing.T) {
-		want := readFile(t, filepath.Join(root, "config", "monitoring", "capstan-rules.yaml"))
-		if got := readFile(t, filepath.Join(chartDir, "files", "capstan-rules.yaml")); !bytes.Equal(got, want) {
-			t.Errorf("charts/capstan/files/capstan-rules.yaml differs from config/monitoring/capstan-rules.yaml; run make manifests")
-		}
-	})
+	for _, name := range []string{"capstan-rules.yaml", "capstan-dashboard.json"} {
+		t.Run(name, func(t *testing.T) {
+			want := readFile(t, filepath.Join(root, "config", "monitoring", name))
+			if got := readFile(t, filepath.Join(chartDir, "files", name)); !bytes.Equal(got, want) {
+				t.Errorf("charts/capstan/files/%s differs from config/monitoring/%s; run make manifests", name, name)
+			}
+		})
+	}
 }
 
 func readFile(t *testing.T, path string) []byte {
