@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/capstan-dev/capstan/internal/cli"
 )
@@ -47,7 +49,7 @@ func newStatusCmd() *cobra.Command {
 			if wait {
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 				defer stop()
-				notReady = t.WaitReady(ctx, timeout, cmd.ErrOrStderr())
+				notReady = t.WaitReady(ctx, timeout, progressFor(cmd.ErrOrStderr()))
 				if notReady != nil && !errors.Is(notReady, cli.ErrNotReady) && !errors.Is(notReady, cli.ErrTimeout) {
 					return notReady
 				}
@@ -68,4 +70,20 @@ func newStatusCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the Release is Ready or Stalled, showing each change of its conditions")
 	cmd.Flags().DurationVar(&timeout, "timeout", cli.DefaultWaitTimeout, "how long --wait waits")
 	return cmd
+}
+
+// progressFor returns the display of a wait on w: one line rewritten in place when w is a
+// terminal, plain lines otherwise (a pipe, a file, a test's buffer).
+func progressFor(w io.Writer) *cli.Progress {
+	if f, ok := w.(*os.File); ok {
+		fd := int(f.Fd()) //nolint:gosec // G115: file descriptors fit in an int.
+		if term.IsTerminal(fd) {
+			width, _, err := term.GetSize(fd)
+			if err != nil {
+				width = 0
+			}
+			return cli.NewProgress(w, true, width)
+		}
+	}
+	return cli.NewProgress(w, false, 0)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -53,20 +52,14 @@ func ConditionsLine(rel *capstanv1.Release) string {
 	return line
 }
 
-// WaitReady waits until the Release is Ready or Stalled, or the timeout passes, writing a line to
-// progress first and then each time the conditions change. It returns nil when Ready, an error
+// WaitReady waits until the Release is Ready or Stalled, or the timeout passes, showing its
+// conditions (ConditionsLine) on progress at every poll. It returns nil when Ready, an error
 // wrapping ErrNotReady when stalled, and one wrapping ErrTimeout when the time is up.
-func (t *Target) WaitReady(ctx context.Context, timeout time.Duration, progress io.Writer) error {
-	last := ""
-	show := func(rel *capstanv1.Release) {
-		if line := ConditionsLine(rel); line != last {
-			last = line
-			fmt.Fprintln(progress, line)
-		}
-	}
-	show(t.Release)
+func (t *Target) WaitReady(ctx context.Context, timeout time.Duration, progress *Progress) error {
+	defer progress.Done()
+	progress.Show(ConditionsLine(t.Release))
 	return t.Wait(ctx, timeout, "the Release to be Ready", func(rel *capstanv1.Release) (bool, error) {
-		show(rel)
+		progress.Show(ConditionsLine(rel))
 		return ReadyCheck(rel)
 	})
 }

@@ -68,7 +68,7 @@ func TestTarget_WaitReady(t *testing.T) {
 	rel.Status.Conditions = []metav1.Condition{cond(capstanv1.ReadyCondition, metav1.ConditionUnknown, "Progressing", "Installing")}
 	target := fakeTarget(t, rel)
 	var progress strings.Builder
-	err := target.WaitReady(context.Background(), 100*time.Millisecond, &progress)
+	err := target.WaitReady(context.Background(), 100*time.Millisecond, NewProgress(&progress, false, 0))
 	g.Expect(err).To(MatchError(ErrTimeout))
 	g.Expect(progress.String()).To(Equal("Ready=Unknown (Progressing): Installing\n"), "one line while nothing changes")
 }
