@@ -19,7 +19,7 @@ func openPTY(t *testing.T) (controller, tty *os.File) {
 		t.Fatalf("no pseudo-terminal on this machine: %v", err)
 	}
 	t.Cleanup(func() { _ = controller.Close() })
-	fd := int(controller.Fd()) //nolint:gosec // G115: file descriptors fit in an int.
+	fd := int(controller.Fd())
 	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func openPTY(t *testing.T) (controller, tty *os.File) {
 func TestProgressFor(t *testing.T) {
 	g := NewWithT(t)
 	controller, tty := openPTY(t)
-	g.Expect(unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 30})).To(Succeed()) //nolint:gosec // G115: file descriptors fit in an int.
+	g.Expect(unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 30})).To(Succeed())
 	p := progressFor(tty)
 	p.Show("Ready=Unknown (Progressing): Installing revision 1")
 	p.Done()

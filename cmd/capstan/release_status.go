@@ -76,7 +76,7 @@ func newStatusCmd() *cobra.Command {
 // terminal, plain lines otherwise (a pipe, a file, a test's buffer).
 func progressFor(w io.Writer) *cli.Progress {
 	if f, ok := w.(*os.File); ok {
-		fd := int(f.Fd()) //nolint:gosec // G115: file descriptors fit in an int.
+		fd := int(f.Fd())
 		if term.IsTerminal(fd) {
 			width, _, err := term.GetSize(fd)
 			if err != nil {

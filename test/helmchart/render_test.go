@@ -58,7 +58,7 @@ func helm(t *testing.T, args ...string) run {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(t.Context(), bin, args...) //nolint:gosec // G204: the oracle binary with test arguments.
+	cmd := exec.CommandContext(t.Context(), bin, args...)
 	cmd.Env = append(cmd.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
