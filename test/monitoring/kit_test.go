@@ -2,7 +2,9 @@ package monitoring
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -90,4 +92,35 @@ func TestKit_prometheusRuleHoldsTheRules(t *testing.T) {
 	g.Expect(yaml.Unmarshal(b, &pr)).To(Succeed())
 	g.Expect(pr.Kind).To(Equal("PrometheusRule"))
 	g.Expect(pr.Spec).To(Equal(plain), "run make manifests")
+}
+
+// TestKit_kustomizeBuilds builds config/monitoring with kubectl kustomize: the Service, the
+// ServiceMonitor, the PrometheusRule and the dashboard's ConfigMap (holding the JSON file as is,
+// labelled for Grafana's sidecar), all in capstan-system.
+func TestKit_kustomizeBuilds(t *testing.T) {
+	g := NewWithT(t)
+	out, err := exec.CommandContext(t.Context(), "kubectl", "kustomize", kitDir).Output()
+	g.Expect(err).NotTo(HaveOccurred())
+	dashboard, err := os.ReadFile(filepath.Join(kitDir, "capstan-dashboard.json"))
+	g.Expect(err).NotTo(HaveOccurred())
+	kinds := map[string]bool{}
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		var obj struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Name      string            `json:"name"`
+				Namespace string            `json:"namespace"`
+				Labels    map[string]string `json:"labels"`
+			} `json:"metadata"`
+			Data map[string]string `json:"data"`
+		}
+		g.Expect(yaml.Unmarshal([]byte(doc), &obj)).To(Succeed())
+		kinds[obj.Kind] = true
+		g.Expect(obj.Metadata.Namespace).To(Equal("capstan-system"), obj.Kind)
+		if obj.Kind == "ConfigMap" {
+			g.Expect(obj.Metadata.Labels).To(HaveKeyWithValue("grafana_dashboard", "1"))
+			g.Expect(obj.Data).To(HaveKeyWithValue("capstan-dashboard.json", string(dashboard)))
+		}
+	}
+	g.Expect(kinds).To(Equal(map[string]bool{"Service": true, "ServiceMonitor": true, "PrometheusRule": true, "ConfigMap": true}))
 }
