@@ -108,6 +108,8 @@ var _ = Describe("Capstan's own chart, installed with helm and then by Capstan i
 		var d appsv1.Deployment
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: helmNS, Name: "capstan-manager"}, &d)).To(Succeed())
 		Expect(managerContainer(&d).Args).To(ContainElements("--leader-elect", "--default-service-account=capstan-release", "--deny-private-networks"))
+		Expect(mustHelm(ctx, "get", "notes", "capstan", "-n", helmNS)).To(ContainSubstring(
+			"kubectl -n " + helmNS + " rollout status deployment/capstan-manager"))
 		Expect(parseHelmList(mustHelm(ctx, "list", "-n", helmNS, "-o", "json"))).To(ConsistOf(SatisfyAll(
 			HaveField("Name", "capstan"), HaveField("Status", "deployed"), HaveField("Chart", "capstan-0.1.0"))))
 	})
@@ -125,6 +127,11 @@ var _ = Describe("Capstan's own chart, installed with helm and then by Capstan i
 		pods := expectDeploymentRunning(ctx, ns, "capstan-self-manager", 1)
 		Expect(pods[0].Spec.Containers[0].Image).To(Equal("capstan:0.1.0"))
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "capstan-self-manager"}, &rbacv1.ClusterRole{})).To(Succeed())
+
+		notes, err := capstanCLI(ctx, "get", "notes", "capstan-self", "-n", ns)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(notes).To(ContainSubstring("kubectl -n " + ns + " rollout status deployment/capstan-self-manager"))
+		Expect(notes).To(ContainSubstring("Multi-tenant lockdown"))
 	})
 
 	It("upgrades itself to a new chart version and values, keeping helm's history", func(ctx SpecContext) {
