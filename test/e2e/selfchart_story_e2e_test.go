@@ -82,36 +82,37 @@ var _ = Describe("Capstan's own chart, installed with helm and then by Capstan i
 	})
 
 	It("installs with helm install: RBAC, the manager Deployment running on kwok", func(ctx SpecContext) {
+		// Not the release name capstan: the config/default story may have created capstan-manager.
 		start := time.Now()
-		out, err := helmCLI(ctx, "install", "capstan", filepath.Join(repoRoot, "charts", "capstan"), "-n", helmNS)
+		out, err := helmCLI(ctx, "install", "capstan-helm", filepath.Join(repoRoot, "charts", "capstan"), "-n", helmNS)
 		Expect(err).NotTo(HaveOccurred(), out)
 		DeferCleanup(func(ctx SpecContext) {
-			out, err := helmCLI(ctx, "uninstall", "capstan", "-n", helmNS)
+			out, err := helmCLI(ctx, "uninstall", "capstan-helm", "-n", helmNS)
 			Expect(err).NotTo(HaveOccurred(), out)
-			err = k8sClient.Get(ctx, client.ObjectKey{Name: "capstan-manager"}, &rbacv1.ClusterRole{})
+			err = k8sClient.Get(ctx, client.ObjectKey{Name: "capstan-helm-manager"}, &rbacv1.ClusterRole{})
 			Expect(apierrors.IsNotFound(err)).To(BeTrue(), "helm uninstall removes the ClusterRole: %v", err)
 		})
-		pods := expectDeploymentRunning(ctx, helmNS, "capstan-manager", 1)
+		pods := expectDeploymentRunning(ctx, helmNS, "capstan-helm-manager", 1)
 		timeStep("self chart: helm install to the manager running", start)
-		Expect(pods[0].Spec.ServiceAccountName).To(Equal("capstan-manager"))
+		Expect(pods[0].Spec.ServiceAccountName).To(Equal("capstan-helm-manager"))
 		Expect(pods[0].Spec.Containers[0].Image).To(Equal("capstan:0.1.0"))
 
 		for _, obj := range []client.Object{&rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{}} {
-			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "capstan-manager"}, obj)).To(Succeed())
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "capstan-helm-manager"}, obj)).To(Succeed())
 		}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: helmNS, Name: "capstan-manager"}, &corev1.ServiceAccount{})).To(Succeed())
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: helmNS, Name: "capstan-leader-election"}, &rbacv1.Role{})).To(Succeed())
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: helmNS, Name: "capstan-leader-election"}, &rbacv1.RoleBinding{})).To(Succeed())
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "capstan-edit"}, &rbacv1.ClusterRole{})).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: helmNS, Name: "capstan-helm-manager"}, &corev1.ServiceAccount{})).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: helmNS, Name: "capstan-helm-leader-election"}, &rbacv1.Role{})).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: helmNS, Name: "capstan-helm-leader-election"}, &rbacv1.RoleBinding{})).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "capstan-helm-edit"}, &rbacv1.ClusterRole{})).To(Succeed())
 
 		By("the manager running as the multi-tenant lockdown, as config/default")
 		var d appsv1.Deployment
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: helmNS, Name: "capstan-manager"}, &d)).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: helmNS, Name: "capstan-helm-manager"}, &d)).To(Succeed())
 		Expect(managerContainer(&d).Args).To(ContainElements("--leader-elect", "--default-service-account=capstan-release", "--deny-private-networks"))
-		Expect(mustHelm(ctx, "get", "notes", "capstan", "-n", helmNS)).To(ContainSubstring(
-			"kubectl -n " + helmNS + " rollout status deployment/capstan-manager"))
+		Expect(mustHelm(ctx, "get", "notes", "capstan-helm", "-n", helmNS)).To(ContainSubstring(
+			"kubectl -n " + helmNS + " rollout status deployment/capstan-helm-manager"))
 		Expect(parseHelmList(mustHelm(ctx, "list", "-n", helmNS, "-o", "json"))).To(ConsistOf(SatisfyAll(
-			HaveField("Name", "capstan"), HaveField("Status", "deployed"), HaveField("Chart", "capstan-0.1.0"))))
+			HaveField("Name", "capstan-helm"), HaveField("Status", "deployed"), HaveField("Chart", "capstan-0.1.0"))))
 	})
 
 	It("is installed by Capstan from a chart repository, as a Release", func(ctx SpecContext) {
