@@ -16,6 +16,7 @@ import (
 var _ = Describe("Remediation, drift, dependencies and identity", func() {
 	It("retries a failed upgrade, then rolls back to the last good revision and stalls", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
+		rollbacks := metricValue("capstan_release_remediations_total", map[string]string{"strategy": "rollback", "result": "success"})
 		Expect(k8sClient.Create(ctx, demo("rem", ns, "1.0.0").
 			Upgrade(capstanv1.Upgrade{Remediation: &capstanv1.Remediation{Retries: 1}}).Obj())).To(Succeed())
 		expectReadyAt(ctx, ns, "rem", 1)
@@ -34,6 +35,11 @@ var _ = Describe("Remediation, drift, dependencies and identity", func() {
 		Expect(record(ctx, ns, "rem", 4).Info.Description).To(Equal("Rollback to 1"))
 		Expect(exists(ctx, cmRef(ns, "rem-unhealthy"))).To(BeFalse(), "the rollback pruned the failed revision's object")
 		Consistently(func() []string { return records(ctx, ns, "rem") }, 2*time.Second).Should(HaveLen(4))
+		By("the metrics saying so: the Release stalled with RetriesExhausted, one successful rollback more")
+		Expect(metricValue("capstan_release_status", map[string]string{"namespace": ns, "name": "rem",
+			"state": "stalled", "reason": capstanv1.RetriesExhaustedReason})).To(Equal(1.0))
+		Expect(metricValue("capstan_release_remediations_total", map[string]string{"strategy": "rollback", "result": "success"})).
+			To(BeNumerically(">=", rollbacks+1))
 
 		By("starting over with the reset annotation")
 		update(ctx, ns, "rem", func(r *capstanv1.Release) { r.Annotations = map[string]string{capstanv1.ResetAnnotation: "1"} })
@@ -63,6 +69,9 @@ var _ = Describe("Remediation, drift, dependencies and identity", func() {
 		Expect(k8sClient.Create(ctx, demo("fix", ns, "1.0.0").Interval(time.Second).Drift(capstanv1.DriftDetectionEnabled).Obj())).To(Succeed())
 		expectReadyAt(ctx, ns, "warn", 1)
 		expectReadyAt(ctx, ns, "fix", 1)
+		Eventually(func() float64 {
+			return metricValue("capstan_release_status", map[string]string{"namespace": ns, "name": "warn", "state": "ready"})
+		}).Should(Equal(1.0))
 
 		By("editing both releases' ConfigMaps out of band")
 		for _, name := range []string{"warn-config", "fix-config"} {
@@ -80,6 +89,8 @@ var _ = Describe("Remediation, drift, dependencies and identity", func() {
 			g.Expect(condition(rel, capstanv1.ReadyCondition).Status).To(Equal(metav1.ConditionTrue), "warn mode does not make the Release not ready")
 		}).Should(Succeed())
 		Expect(configMapData(ctx, ns, "warn-config")).To(HaveKeyWithValue("greeting", "edited by hand"))
+		Expect(metricValue("capstan_release_drifted", map[string]string{"namespace": ns, "name": "warn"})).To(Equal(1.0),
+			"drift left in place shows in the metrics")
 		Eventually(func() []string { return eventReasons(ctx, ns, "warn") }).Should(ContainElement(capstanv1.DriftDetectedReason))
 
 		Eventually(func() map[string]string { return configMapData(ctx, ns, "fix-config") }).Should(HaveKeyWithValue("greeting", "hello"))
@@ -88,6 +99,8 @@ var _ = Describe("Remediation, drift, dependencies and identity", func() {
 		}).Should(Succeed())
 		Expect(records(ctx, ns, "fix")).To(Equal([]string{"v1=deployed"}))
 		Expect(eventReasons(ctx, ns, "fix")).To(ContainElement(capstanv1.DriftCorrectedReason))
+		Expect(metricValue("capstan_release_drifted", map[string]string{"namespace": ns, "name": "fix"})).To(Equal(0.0),
+			"corrected drift is not drift left in place")
 	})
 
 	It("installs a Release only after the Releases it depends on are ready, and stalls on a cycle", func(ctx SpecContext) {
