@@ -175,6 +175,11 @@ func TestMetrics_perRelease(t *testing.T) {
 	g.Expect(counter(m.remediations.WithLabelValues("rollback", "failure"))).To(Equal(0.0))
 	g.Expect(collected(m.remediations)).To(Equal(4), "every strategy and result is exported from the start")
 
+	waiting := progressing(time.Second, errors.New("revision 5 waits for health"))
+	m.observe(rel, Action{Kind: ActionRemediate, Strategy: capstanv1.RemediationRollback}, waiting, time.Second)
+	g.Expect(counter(m.remediations.WithLabelValues("rollback", "success"))).To(Equal(1.0), "a rollback still waiting is not counted yet")
+	g.Expect(histogramCount(m.actions, "Remediate", "progressing")).To(Equal(uint64(1)))
+
 	m.observeRender(20*time.Millisecond, nil)
 	m.observeRender(time.Millisecond, errors.New("render failed"))
 	g.Expect(histogramCount(m.renders, "success")).To(Equal(uint64(1)))
@@ -193,9 +198,9 @@ func counter(c prometheus.Counter) float64 {
 	return out.GetCounter().GetValue()
 }
 
-func histogramCount(h *prometheus.HistogramVec, result string) uint64 {
+func histogramCount(h *prometheus.HistogramVec, labels ...string) uint64 {
 	var out dto.Metric
-	if err := h.WithLabelValues(result).(prometheus.Histogram).Write(&out); err != nil {
+	if err := h.WithLabelValues(labels...).(prometheus.Histogram).Write(&out); err != nil {
 		return 0
 	}
 	return out.GetHistogram().GetSampleCount()

@@ -60,7 +60,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"state"}),
 		actions: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "capstan_release_reconcile_duration_seconds",
-			Help:    "Duration of Release reconciles by the action decided and the result.",
+			Help:    "Duration of Release reconciles by the action decided and the result (success, progressing: applied and waiting for health, waiting, stalled, error).",
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
 		}, []string{"action", "result"}),
 		status: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -140,7 +140,8 @@ func (m *Metrics) observe(rel *capstanv1.Release, action Action, err error, d ti
 	if d > 0 {
 		m.actions.WithLabelValues(string(action.Kind), resultOf(err)).Observe(d.Seconds())
 	}
-	if action.Kind == ActionRemediate {
+	// A remediation whose rollback is still waiting for health ends in a later reconcile.
+	if action.Kind == ActionRemediate && !isProgressing(err) {
 		m.remediations.WithLabelValues(string(action.Strategy), remediationResult(rel)).Inc()
 	}
 	next := releaseState{state: stateOf(rel), drifted: isDrifted(rel)}
@@ -235,6 +236,8 @@ func resultOf(err error) string {
 		return "stalled"
 	case ClassWaiting:
 		return "waiting"
+	case ClassProgressing:
+		return "progressing"
 	default:
 		return "error"
 	}

@@ -158,6 +158,6 @@ func TestMetrics_labelsHoldNoMessage(t *testing.T) {
 		}
 	}
 	g.Expect(labels).NotTo(BeEmpty())
-	g.Expect(labels).To(HaveEach(MatchRegexp(`^(state=(ready|not_ready|stalled|suspended)|action=Install|result=(success|failure|stalled|waiting|error)|` +
+	g.Expect(labels).To(HaveEach(MatchRegexp(`^(state=(ready|not_ready|stalled|suspended)|action=Install|result=(success|failure|stalled|waiting|progressing|error)|` +
 		`strategy=(rollback|uninstall)|namespace=apps|name=web|reason=[A-Z][A-Za-z]+)$`)))
 }
