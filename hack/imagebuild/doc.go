@@ -4,8 +4,9 @@
 //
 //	go run ./hack/imagebuild --out bin/image --version V --commit SHA --created 2026-12-07T10:00:00Z
 //
-// With --repo PREFIX it also pushes PREFIX/capstan:TAG and PREFIX/capstan-cli:TAG (and the SBOMs),
-// and with --pin FILE it points the `images:` entry named capstan of the kustomization FILE at
-// PREFIX/capstan by digest. `make image` and `make release` run it; docs/image.md says why it works
+// --repo PREFIX names the images PREFIX/capstan and PREFIX/capstan-cli; --push pushes them there
+// (tag TAG, and the SBOMs), and --pin FILE points the `images:` entry named capstan of the
+// kustomization FILE at PREFIX/capstan by digest — the content's digest, the same before and
+// after a push. `make image` and `make release` run it; docs/image.md says why it works
 // the way it does.
 package main

@@ -25,6 +25,7 @@ type config struct {
 	version, commit, buildDate, created string
 	source, repo, pinFile               string
 	platforms, images                   string
+	push                                bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -39,7 +40,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.created, "created", "", "RFC 3339 time of every timestamp in the images, the commit date (required)")
 	fs.StringVar(&c.buildDate, "build-date", "", "build date stamped into the binaries (default: --created)")
 	fs.StringVar(&c.source, "source", "https://github.com/capstan-dev/capstan", "source label: the repository URL")
-	fs.StringVar(&c.repo, "repo", "", "registry prefix to push to, e.g. ghcr.io/acme (empty: no push)")
+	fs.StringVar(&c.repo, "repo", "", "registry prefix the images are named under, e.g. ghcr.io/acme (REPO/capstan, REPO/capstan-cli)")
+	fs.BoolVar(&c.push, "push", false, "push the images and their SBOMs to --repo")
 	fs.StringVar(&c.pinFile, "pin", "", "kustomization whose images: entry capstan is set to REPO/capstan@digest (needs --repo)")
 	fs.StringVar(&c.platforms, "platforms", "linux/amd64,linux/arm64", "comma-separated platforms of every image")
 	fs.StringVar(&c.images, "images", "capstan,capstan-cli", "comma-separated images to build: capstan (the manager), capstan-cli")
@@ -51,8 +53,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case c.version == "" || c.commit == "" || c.created == "":
 		return c, errors.New("--version, --commit and --created are required")
-	case c.pinFile != "" && c.repo == "":
-		return c, errors.New("--pin needs --repo: a digest means nothing without the repository holding it")
+	case (c.pinFile != "" || c.push) && c.repo == "":
+		return c, errors.New("--push and --pin need --repo, the registry prefix the images are named under")
 	}
 	if c.workDir == "" {
 		c.workDir = filepath.Join(c.out, ".build")
@@ -72,8 +74,8 @@ func (c config) build() (image.Build, []image.Spec, error) {
 	var platforms []v1.Platform
 	for _, s := range strings.Split(c.platforms, ",") {
 		p, err := v1.ParsePlatform(strings.TrimSpace(s))
-		if err != nil {
-			return image.Build{}, nil, fmt.Errorf("--platforms: %w", err)
+		if err != nil || p.OS == "" || p.Architecture == "" {
+			return image.Build{}, nil, fmt.Errorf("--platforms: %q is not os/arch", s)
 		}
 		platforms = append(platforms, *p)
 	}
@@ -127,11 +129,16 @@ func run(ctx context.Context, c config, stdout io.Writer) error {
 		if c.repo == "" {
 			continue
 		}
-		ref, err := img.Push(ctx, c.repo, tag)
+		ref, err := img.Reference(c.repo)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "pushed %s (%s:%s)\n", ref, ref.Context(), tag)
+		if c.push {
+			if ref, err = img.Push(ctx, c.repo, tag); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "pushed %s (%s:%s)\n", ref, ref.Context(), tag)
+		}
 		if c.pinFile != "" && spec.Name == image.Manager.Name {
 			if err := pinKustomization(c.pinFile, image.Manager.Name, ref.Context().String(), ref.DigestStr()); err != nil {
 				return err

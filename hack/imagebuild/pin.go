@@ -57,6 +57,7 @@ func pin(data []byte, imageName, newName, digest string) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
+	enc.CompactSeqIndent() // "- item" under its key, as kubebuilder and kustomize write it
 	if err := enc.Encode(&doc); err != nil {
 		return nil, fmt.Errorf("writing the kustomization: %w", err)
 	}

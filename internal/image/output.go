@@ -53,10 +53,11 @@ func (img *Image) WriteLayout(dir, tag string) (v1.Hash, error) {
 // referrers API, go-containerregistry maintains the referrers tag the OCI spec falls back to). It
 // returns the pushed index by digest.
 func (img *Image) Push(ctx context.Context, prefix, tag string, opts ...remote.Option) (name.Digest, error) {
-	repo, err := name.NewRepository(prefix + "/" + img.Spec.Name)
+	ref, err := img.Reference(prefix)
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("image repository %q: %w", prefix+"/"+img.Spec.Name, err)
+		return name.Digest{}, err
 	}
+	repo := ref.Context()
 	opts = append([]remote.Option{remote.WithContext(ctx)}, opts...)
 	if err := remote.WriteIndex(repo.Tag(tag), img.Index, opts...); err != nil {
 		return name.Digest{}, fmt.Errorf("pushing %s: %w", repo.Tag(tag), err)
@@ -69,6 +70,16 @@ func (img *Image) Push(ctx context.Context, prefix, tag string, opts ...remote.O
 		if err := remote.Write(repo.Digest(digest.String()), art, opts...); err != nil {
 			return name.Digest{}, fmt.Errorf("pushing the SBOM %s of %s: %w", digest, repo, err)
 		}
+	}
+	return ref, nil
+}
+
+// Reference is the index's name by digest under the registry prefix: <prefix>/<name>@<digest>.
+// The digest is the content's, so it is the same before and after a push.
+func (img *Image) Reference(prefix string) (name.Digest, error) {
+	repo, err := name.NewRepository(prefix + "/" + img.Spec.Name)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("image repository %q: %w", prefix+"/"+img.Spec.Name, err)
 	}
 	digest, err := img.Index.Digest()
 	if err != nil {
