@@ -32,29 +32,79 @@ help: ## Show this help.
 # `manager --version` print it.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# The commit's date, UTC: the timestamp of every file in the images, and the build date `make image`
+# and `make release` stamp (unless BUILD_DATE is given), so that rebuilding a commit gives the
+# same binaries and the same image digests.
+COMMIT_DATE := $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 1970-01-01T00:00:00Z)
+REPRO_BUILD_DATE := $(if $(filter command line environment,$(origin BUILD_DATE)),$(BUILD_DATE),$(COMMIT_DATE))
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 VERSION_PKG := github.com/capstan-dev/capstan/internal/version
 LDFLAGS := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(BUILD_DATE)
+RELEASE_LDFLAGS := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(REPRO_BUILD_DATE)
 
 .PHONY: build
 build: ## Build bin/manager and bin/capstan, stamped with VERSION, COMMIT and BUILD_DATE.
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/manager .
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/capstan ./cmd/capstan
 
+# Where images are named and pushed: IMAGE_REPO/capstan (the manager) and IMAGE_REPO/capstan-cli.
+IMAGE_REPO ?=
+IMAGE_DIR ?= bin/image
+IMAGEBUILD = $(GO) run ./hack/imagebuild --version $(VERSION) --commit $(COMMIT) --created $(COMMIT_DATE) --build-date $(REPRO_BUILD_DATE)
+
+.PHONY: image
+image: ## Build the capstan (manager) and capstan-cli images for linux/amd64 and linux/arm64 into bin/image (OCI layouts, no Docker); with IMAGE_REPO, push them and pin config/default to the digest.
+	$(IMAGEBUILD) --out $(IMAGE_DIR) $(if $(IMAGE_REPO),--repo $(IMAGE_REPO) --push --pin config/default/kustomization.yaml)
+
 RELEASE_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 RELEASE_DIR = bin/release/$(VERSION)
+# The registry install.yaml names the manager image under, by digest; IMAGE_REPO also pushes there.
+RELEASE_IMAGE_REPO ?= $(or $(IMAGE_REPO),ghcr.io/capstan-dev)
 
 .PHONY: release
-release: ## Release VERSION=x.y.z: CLI and manager binaries per platform, SHA256SUMS, install.yaml (no image, no chart yet).
+release: release-binaries release-image release-install release-chart ## Release VERSION=x.y.z into bin/release/VERSION: binaries, images, install.yaml by digest, the chart if any; SHA256SUMS and ARTIFACTS.
+	cd $(RELEASE_DIR) && sha256sum $$(find . -maxdepth 1 -type f ! -name SHA256SUMS ! -name ARTIFACTS -printf '%P\n' | sort) > SHA256SUMS
+	( echo "# Capstan $(VERSION), commit $(COMMIT), built $(REPRO_BUILD_DATE)"; \
+	  echo "# files: bytes, sha256"; \
+	  cd $(RELEASE_DIR) && while read -r sum file; do printf '%-28s %10d  sha256:%s\n' "$$file" "$$(stat -c %s "$$file")" "$$sum"; done < SHA256SUMS; \
+	  echo "# images (OCI layouts under image/): manifest, digest, bytes a pull downloads"; \
+	  cat image/images.txt ) > $(RELEASE_DIR)/ARTIFACTS.tmp && mv $(RELEASE_DIR)/ARTIFACTS.tmp $(RELEASE_DIR)/ARTIFACTS
+	@cat $(RELEASE_DIR)/ARTIFACTS
+
+.PHONY: release-dir
+release-dir:
 	@if [ "$(origin VERSION)" != "command line" ] && [ "$(origin VERSION)" != "environment" ]; then \
 	  echo "release: set VERSION, for example make release VERSION=0.1.0"; exit 1; fi
 	rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR)
+
+.PHONY: release-binaries
+release-binaries: release-dir ## The CLI and manager binaries of a release, per platform.
 	for p in $(RELEASE_PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; \
-	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(RELEASE_DIR)/capstan-$$os-$$arch ./cmd/capstan; \
-	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(RELEASE_DIR)/manager-$$os-$$arch .; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(RELEASE_LDFLAGS)' -o $(RELEASE_DIR)/capstan-$$os-$$arch ./cmd/capstan; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(RELEASE_LDFLAGS)' -o $(RELEASE_DIR)/manager-$$os-$$arch .; \
 	done
-	kubectl kustomize config/default > $(RELEASE_DIR)/install.yaml
-	cd $(RELEASE_DIR) && sha256sum capstan-* manager-* install.yaml > SHA256SUMS
+
+# release-image pins an overlay of config/default (bin/.release-install) to the manager image's
+# digest; release-install renders it.
+.PHONY: release-image
+release-image: release-dir ## The images of a release as OCI layouts in bin/release/VERSION/image (pushed when IMAGE_REPO is set).
+	rm -rf bin/.release-install && mkdir -p bin/.release-install
+	printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../../config/default\n' > bin/.release-install/kustomization.yaml
+	$(IMAGEBUILD) --out $(RELEASE_DIR)/image --repo $(RELEASE_IMAGE_REPO) $(if $(IMAGE_REPO),--push) --pin bin/.release-install/kustomization.yaml
+
+.PHONY: release-install
+release-install: release-image ## install.yaml: config/default with the release's manager image by digest.
+	kubectl kustomize bin/.release-install > $(RELEASE_DIR)/install.yaml
+	rm -rf bin/.release-install
+
+# The hook for Capstan's own chart (issue 16): package charts/capstan at the release's version when
+# the chart exists.
+.PHONY: release-chart
+release-chart: release-dir ## Package charts/capstan (when it exists) at VERSION into the release directory.
+	@if [ -d charts/capstan ]; then \
+	  SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./cmd/capstan package charts/capstan \
+	    --version $(VERSION) --app-version $(VERSION) --destination $(RELEASE_DIR); \
+	else echo "release-chart: no charts/capstan in this tree; no chart in this release"; fi
 
 .PHONY: manifests
 manifests: ## Generate CRDs and RBAC from the API markers, and the copies of them in charts/capstan and config/monitoring.

@@ -5,7 +5,7 @@ package failpoint
 import "testing"
 
 // TestProductionBuildHasNoFailpoints proves that a build without the failpoints tag (the one
-// make build and the Dockerfile produce) injects nothing, whatever the environment says.
+// make build and make image produce) injects nothing, whatever the environment says.
 func TestProductionBuildHasNoFailpoints(t *testing.T) {
 	if Enabled {
 		t.Fatal("failpoints are compiled into the default build")
