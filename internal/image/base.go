@@ -26,6 +26,15 @@ const (
 	CABundlePath = "etc/ssl/certs/ca-certificates.crt"
 )
 
+// nonRootHome is the home directory of nonroot, relative to the image's root like every entry.
+const nonRootHome = "home/nonroot"
+
+// passwd is /etc/passwd: root and nonroot, neither with a login shell.
+func passwd() string {
+	return fmt.Sprintf("root:x:0:0:root:/%s:/sbin/nologin\nnonroot:x:%d:%d:nonroot:/%s:/sbin/nologin\n",
+		"root", NonRootUID, NonRootGID, nonRootHome)
+}
+
 // entry is one file or directory of a layer.
 type entry struct {
 	name     string
@@ -48,13 +57,12 @@ func baseEntries() ([]entry, error) {
 		{name: "etc/", mode: 0o755, dir: true},
 		{name: "etc/group", mode: 0o644, data: []byte("root:x:0:\nnonroot:x:65532:\n")},
 		{name: "etc/nsswitch.conf", mode: 0o644, data: []byte("hosts: files dns\n")},
-		{name: "etc/passwd", mode: 0o644, data: []byte(
-			"root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n")},
+		{name: "etc/passwd", mode: 0o644, data: []byte(passwd())},
 		{name: "etc/ssl/", mode: 0o755, dir: true},
 		{name: "etc/ssl/certs/", mode: 0o755, dir: true},
 		{name: CABundlePath, mode: 0o644, data: certs},
 		{name: "home/", mode: 0o755, dir: true},
-		{name: "home/nonroot/", mode: 0o700, uid: NonRootUID, gid: NonRootGID, dir: true},
+		{name: nonRootHome + "/", mode: 0o700, uid: NonRootUID, gid: NonRootGID, dir: true},
 		{name: "tmp/", mode: 0o1777, dir: true},
 	}, nil
 }
