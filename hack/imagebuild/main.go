@@ -14,7 +14,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/capstan-dev/capstan/internal/image"
 )
@@ -134,7 +136,9 @@ func run(ctx context.Context, c config, stdout io.Writer) error {
 			return err
 		}
 		if c.push {
-			if ref, err = img.Push(ctx, c.repo, tag); err != nil {
+			// Credentials as docker and crane find them: ~/.docker/config.json and its helpers.
+			if ref, err = img.Push(ctx, c.repo, tag, remote.WithAuthFromKeychain(authn.DefaultKeychain),
+				remote.WithUserAgent("capstan-imagebuild")); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "pushed %s (%s:%s)\n", ref, ref.Context(), tag)

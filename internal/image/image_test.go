@@ -107,9 +107,31 @@ func TestImage_pushPullRun(t *testing.T) {
 				binary := checkFiles(t, img, tc.spec)
 				checkBinary(t, binary, *d.Platform, tc.version, tc.want)
 			}
+			checkReferrersTagFallback(t, built, manifest.Manifests[0].Digest)
 		})
 	}
 	g.Expect(reg.URL).To(HavePrefix("http://127.0.0.1:"))
+}
+
+// checkReferrersTagFallback pushes the image to a registry without the referrers API and checks
+// that its SBOM is still found, through the referrers tag (sha256-<digest>) the OCI distribution
+// spec falls back to.
+func checkReferrersTagFallback(t *testing.T, built *image.Image, platformDigest v1.Hash) {
+	t.Helper()
+	g := NewWithT(t)
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	ref, err := built.Push(t.Context(), strings.TrimPrefix(reg.URL, "http://")+"/plain", image.Tag(testVersion))
+	g.Expect(err).NotTo(HaveOccurred())
+	fallback := ref.Context().Tag("sha256-" + platformDigest.Hex)
+	_, err = remote.Head(fallback)
+	g.Expect(err).NotTo(HaveOccurred(), "the referrers tag %s exists", fallback)
+	referrers, err := remote.Referrers(ref.Context().Digest(platformDigest.String()))
+	g.Expect(err).NotTo(HaveOccurred())
+	list, err := referrers.IndexManifest()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(list.Manifests).To(HaveLen(1))
+	g.Expect(list.Manifests[0].ArtifactType).To(Equal(image.SPDXMediaType))
 }
 
 // checkConfig checks the platform image's config: the non-root user, the entrypoint, the
