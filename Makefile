@@ -71,11 +71,13 @@ release: release-binaries release-image release-install release-chart ## Release
 	  cat image/images.txt ) > $(RELEASE_DIR)/ARTIFACTS.tmp && mv $(RELEASE_DIR)/ARTIFACTS.tmp $(RELEASE_DIR)/ARTIFACTS
 	@cat $(RELEASE_DIR)/ARTIFACTS
 
+# `make release` starts from an empty directory; a single step (make release-chart VERSION=…)
+# rewrites only its own files.
 .PHONY: release-dir
 release-dir:
 	@if [ "$(origin VERSION)" != "command line" ] && [ "$(origin VERSION)" != "environment" ]; then \
 	  echo "release: set VERSION, for example make release VERSION=0.1.0"; exit 1; fi
-	rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR)
+	$(if $(filter release,$(MAKECMDGOALS)),rm -rf $(RELEASE_DIR) &&) mkdir -p $(RELEASE_DIR)
 
 .PHONY: release-binaries
 release-binaries: release-dir ## The CLI and manager binaries of a release, per platform.
