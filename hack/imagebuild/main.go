@@ -128,26 +128,8 @@ func run(ctx context.Context, c config, stdout io.Writer) error {
 		for _, r := range rows {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", spec.Name, tag, r.what, r.digest, r.size)
 		}
-		if c.repo == "" {
-			continue
-		}
-		ref, err := img.Reference(c.repo)
-		if err != nil {
+		if err := c.publish(ctx, img, tag, stdout); err != nil {
 			return err
-		}
-		if c.push {
-			// Credentials as docker and crane find them: ~/.docker/config.json and its helpers.
-			if ref, err = img.Push(ctx, c.repo, tag, remote.WithAuthFromKeychain(authn.DefaultKeychain),
-				remote.WithUserAgent("capstan-imagebuild")); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "pushed %s (%s:%s)\n", ref, ref.Context(), tag)
-		}
-		if c.pinFile != "" && spec.Name == image.Manager.Name {
-			if err := pinKustomization(c.pinFile, image.Manager.Name, ref.Context().String(), ref.DigestStr()); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "pinned %s to %s\n", c.pinFile, ref)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -158,6 +140,34 @@ func run(ctx context.Context, c config, stdout io.Writer) error {
 	}
 	fmt.Fprint(stdout, summary.String())
 	return os.WriteFile(filepath.Join(c.out, "images.txt"), []byte(summary.String()), 0o644)
+}
+
+// publish pushes the image when --push is given and pins the kustomization of --pin to the
+// manager image's digest; without --repo it does nothing.
+func (c config) publish(ctx context.Context, img *image.Image, tag string, stdout io.Writer) error {
+	if c.repo == "" {
+		return nil
+	}
+	ref, err := img.Reference(c.repo)
+	if err != nil {
+		return err
+	}
+	if c.push {
+		// Credentials as docker and crane find them: ~/.docker/config.json and its helpers.
+		if ref, err = img.Push(ctx, c.repo, tag, remote.WithAuthFromKeychain(authn.DefaultKeychain),
+			remote.WithUserAgent("capstan-imagebuild")); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "pushed %s (%s:%s)\n", ref, ref.Context(), tag)
+	}
+	if c.pinFile == "" || img.Spec.Name != image.Manager.Name {
+		return nil
+	}
+	if err := pinKustomization(c.pinFile, image.Manager.Name, ref.Context().String(), ref.DigestStr()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "pinned %s to %s\n", c.pinFile, ref)
+	return nil
 }
 
 // row is one line of the summary: the index, a platform image or an SBOM.

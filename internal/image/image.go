@@ -152,26 +152,11 @@ func (b Build) Image(ctx context.Context, spec Spec) (*Image, error) {
 			return nil, err
 		}
 		out.Binaries[p.String()] = binary
-		img, err := b.platformImage(spec, p, baseLayer, binary)
+		img, desc, art, err := b.platformImageAndSBOM(spec, p, baseLayer, binary, ca)
 		if err != nil {
 			return nil, err
 		}
-		desc, err := describe(img)
-		if err != nil {
-			return nil, err
-		}
-		platform := p
-		desc.Platform = &platform
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: desc})
-		doc, err := sbom(sbomInput{image: spec.Name, version: b.Version, platform: p.String(), binary: binary,
-			inImage: spec.Path, created: b.Created, source: b.Source, caModule: ca})
-		if err != nil {
-			return nil, err
-		}
-		art, err := newSBOMArtifact(doc, desc, b.Created)
-		if err != nil {
-			return nil, err
-		}
 		out.SBOMs = append(out.SBOMs, art)
 	}
 	idxWithAnnotations, ok := mutate.Annotations(idx, b.Labels(spec)).(v1.ImageIndex)
@@ -180,6 +165,30 @@ func (b Build) Image(ctx context.Context, spec Spec) (*Image, error) {
 	}
 	out.Index = idxWithAnnotations
 	return out, nil
+}
+
+// platformImageAndSBOM assembles one platform's image from its binary, its descriptor for the
+// index, and the SBOM artifact that refers to it.
+func (b Build) platformImageAndSBOM(spec Spec, p v1.Platform, base v1.Layer, binary string, ca debug.Module) (v1.Image, v1.Descriptor, v1.Image, error) {
+	img, err := b.platformImage(spec, p, base, binary)
+	if err != nil {
+		return nil, v1.Descriptor{}, nil, err
+	}
+	desc, err := describe(img)
+	if err != nil {
+		return nil, v1.Descriptor{}, nil, err
+	}
+	desc.Platform = &p
+	doc, err := sbom(sbomInput{image: spec.Name, version: b.Version, platform: p.String(), binary: binary,
+		inImage: spec.Path, created: b.Created, source: b.Source, caModule: ca})
+	if err != nil {
+		return nil, v1.Descriptor{}, nil, err
+	}
+	art, err := newSBOMArtifact(doc, desc, b.Created)
+	if err != nil {
+		return nil, v1.Descriptor{}, nil, err
+	}
+	return img, desc, art, nil
 }
 
 // compile builds the spec's program for one platform the way `make build` does (-trimpath, the
