@@ -52,7 +52,7 @@ func hostPlatform() v1.Platform { return v1.Platform{OS: "linux", Architecture: 
 // for the host's architecture, pushes both to an in-process registry, pulls them back and checks
 // what a cluster and a scanner see: the index's platforms and annotations, each config (user,
 // entrypoint, labels), the SPDX SBOM among each platform image's referrers, the files of the
-// layers, and the extracted binary's version.
+// layers, and the extracted binary's version; then the same image written as an OCI layout.
 func TestImage_pushPullRun(t *testing.T) {
 	g := NewWithT(t)
 	reg := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
@@ -108,6 +108,7 @@ func TestImage_pushPullRun(t *testing.T) {
 				checkBinary(t, binary, *d.Platform, tc.version, tc.want)
 			}
 			checkReferrersTagFallback(t, built, manifest.Manifests[0].Digest)
+			checkLayout(t, built)
 		})
 	}
 	g.Expect(reg.URL).To(HavePrefix("http://127.0.0.1:"))
@@ -309,13 +310,13 @@ func checkBinary(t *testing.T, data []byte, p v1.Platform, args []string, want s
 	g.Expect(string(out)).To(ContainSubstring(want))
 }
 
-// TestImage_writeLayout checks the OCI layout `make image` leaves under bin/image: the index
-// named by its tag, and one SBOM artifact per platform image, each naming its subject.
-func TestImage_writeLayout(t *testing.T) {
+// checkLayout writes the image as the OCI layout `make image` leaves under bin/image and reads it
+// back: the index named by its tag, and one SBOM artifact per platform image, each naming its
+// subject, with every blob present.
+func checkLayout(t *testing.T, built *image.Image) {
+	t.Helper()
 	g := NewWithT(t)
-	built, err := testBuild(t, []v1.Platform{hostPlatform()}).Image(t.Context(), image.CLI)
-	g.Expect(err).NotTo(HaveOccurred())
-	dir := filepath.Join(t.TempDir(), "capstan-cli")
+	dir := filepath.Join(t.TempDir(), built.Spec.Name)
 	digest, err := built.WriteLayout(dir, image.Tag(testVersion))
 	g.Expect(err).NotTo(HaveOccurred())
 
@@ -323,32 +324,32 @@ func TestImage_writeLayout(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	list, err := root.IndexManifest()
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(list.Manifests).To(HaveLen(2), "the index and one SBOM")
 	g.Expect(list.Manifests[0].Digest).To(Equal(digest))
 	g.Expect(list.Manifests[0].Annotations).To(HaveKeyWithValue("org.opencontainers.image.ref.name", testVersion))
-	g.Expect(list.Manifests[1].ArtifactType).To(Equal(image.SPDXMediaType))
-
 	idx, err := root.ImageIndex(digest)
 	g.Expect(err).NotTo(HaveOccurred())
 	platforms, err := idx.IndexManifest()
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(platforms.Manifests).To(HaveLen(1))
-	art, err := root.Image(list.Manifests[1].Digest)
-	g.Expect(err).NotTo(HaveOccurred())
-	m, err := art.Manifest()
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(m.Subject).NotTo(BeNil())
-	g.Expect(m.Subject.Digest).To(Equal(platforms.Manifests[0].Digest))
-	// The layout holds every blob: re-reading the platform image's layers succeeds.
-	img, err := idx.Image(platforms.Manifests[0].Digest)
-	g.Expect(err).NotTo(HaveOccurred())
-	layers, err := img.Layers()
-	g.Expect(err).NotTo(HaveOccurred())
-	for _, l := range layers {
-		rc, err := l.Compressed()
+	g.Expect(list.Manifests).To(HaveLen(1+len(platforms.Manifests)), "the index and one SBOM per platform")
+	for i, p := range platforms.Manifests {
+		sbom := list.Manifests[1+i]
+		g.Expect(sbom.ArtifactType).To(Equal(image.SPDXMediaType))
+		art, err := root.Image(sbom.Digest)
 		g.Expect(err).NotTo(HaveOccurred())
-		_, err = io.Copy(io.Discard, rc)
+		m, err := art.Manifest()
 		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(rc.Close()).To(Succeed())
+		g.Expect(m.Subject).NotTo(BeNil())
+		g.Expect(m.Subject.Digest).To(Equal(p.Digest))
+		img, err := idx.Image(p.Digest)
+		g.Expect(err).NotTo(HaveOccurred())
+		layers, err := img.Layers()
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, l := range layers {
+			rc, err := l.Compressed()
+			g.Expect(err).NotTo(HaveOccurred())
+			_, err = io.Copy(io.Discard, rc)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(rc.Close()).To(Succeed())
+		}
 	}
 }
