@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/capstan-dev/capstan/internal/manifest"
+	"github.com/capstan-dev/capstan/internal/redact"
 )
 
 // AnnotationOutputLogPolicy lists when a hook Pod's or Job's container log is reported.
@@ -23,7 +24,8 @@ type OutputLogPolicy string
 // The output-log policies Helm defines.
 const (
 	// LogOnFailed reports the log of a hook that failed or timed out, in its Error (and so in the
-	// Release's condition message and Warning event).
+	// Release's condition message and Warning event). Capstan reports that log whatever the
+	// policy says, so a failed hook always explains itself.
 	LogOnFailed OutputLogPolicy = "hook-failed"
 	// LogOnSucceeded reports the log of a hook that succeeded, in its Result.
 	LogOnSucceeded OutputLogPolicy = "hook-succeeded"
@@ -61,10 +63,12 @@ func (h Hook) HasOutputLogPolicy(p OutputLogPolicy) bool {
 }
 
 // hookLogs returns the excerpt of the log of a hook's Pod, or of its Job's newest failed (else
-// newest) Pod, when the hook asks for it on p; "" when it does not, or the log cannot be read
-// (a missing log never hides the hook's own outcome).
-func (r *Runner) hookLogs(ctx context.Context, run *hookRun, p OutputLogPolicy) string {
-	if r.logs == nil || !run.created || !run.hook.HasOutputLogPolicy(p) || !waits(run.res.Ref.GroupVersionKind().GroupKind()) {
+// newest) Pod, passed through the Redactor ctx carries; "" when the hook is not a Pod or Job, or
+// the log cannot be read (a missing log never hides the hook's own outcome). A failed hook's log is
+// always read; a successful one's only when its helm.sh/hook-output-log-policy names
+// hook-succeeded (the caller decides).
+func (r *Runner) hookLogs(ctx context.Context, run *hookRun) string {
+	if r.logs == nil || !run.created || !waits(run.res.Ref.GroupVersionKind().GroupKind()) {
 		return ""
 	}
 	ctx, cancel := context.WithTimeout(ctx, logTimeout)
@@ -81,7 +85,8 @@ func (r *Runner) hookLogs(ctx context.Context, run *hookRun, p OutputLogPolicy) 
 	if err != nil {
 		return ""
 	}
-	excerpt := logExcerpt(data)
+	red := redact.FromContext(ctx)
+	excerpt := red.Redact(logExcerpt([]byte(red.Redact(string(data)))))
 	if excerpt == "" {
 		return ""
 	}

@@ -10,10 +10,12 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -22,7 +24,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/redact"
 )
+
+// logSecret is a value read from a Secret during the reconcile, which a hook then prints.
+const logSecret = "hunter2-database-password"
 
 // fakeLogs serves container logs from a map keyed by namespace/pod/container, honouring the tail
 // and byte limits as the API server does, and records what was asked.
@@ -105,6 +111,7 @@ func TestRunner_hookLogs(t *testing.T) {
 		run     *hookRun
 		objects []client.Object
 		logs    map[string]string
+		secrets []string
 		want    string
 	}{
 		"a failed Job: the newest failed pod of this Job, the container that exited non-zero, its last 20 lines": {
@@ -126,15 +133,30 @@ func TestRunner_hookLogs(t *testing.T) {
 			logs:    map[string]string{"ns/check/init-db": "\x1b[31mERROR\x1b[0m: database\tunreachable\r\n\n"},
 			want:    "last log lines of pod check container init-db: [31mERROR[0m: database unreachable",
 		},
-		"no policy: no log is read": {
+		"no policy: a failure's log is read all the same": {
 			run:     logRun("Pod", "check", ""),
 			objects: []client.Object{pod("check", "", "Failed", t0, nil)},
 			logs:    map[string]string{"ns/check/init-db": "boom\n"},
+			want:    "last log lines of pod check container init-db: boom",
 		},
-		"only hook-succeeded: a failure reads no log": {
+		"only hook-succeeded: a failure's log is read all the same": {
 			run:     logRun("Pod", "check", "hook-succeeded"),
 			objects: []client.Object{pod("check", "", "Failed", t0, nil)},
 			logs:    map[string]string{"ns/check/init-db": "boom\n"},
+			want:    "last log lines of pod check container init-db: boom",
+		},
+		"a Secret value the reconcile read is redacted, a multi-line one too (before the lines are joined)": {
+			run:     logRun("Pod", "check", ""),
+			objects: []client.Object{pod("check", "", "Failed", t0, nil)},
+			logs: map[string]string{"ns/check/init-db": "connecting as admin:" + logSecret + "\n" +
+				"dumping config: password=s3cr3t-\n  passw0rd-of-the-db\nexit 1\n"},
+			secrets: []string{logSecret, "s3cr3t-\n  passw0rd-of-the-db"}, // a multi-line value, such as a key
+			want: "last log lines of pod check container init-db: connecting as admin:" + redact.Placeholder +
+				" | dumping config: password=" + redact.Placeholder + " | exit 1",
+		},
+		"a ConfigMap hook has no log": {
+			run:  logRun("ConfigMap", "settings", "hook-failed"),
+			logs: map[string]string{"ns/settings/c": "boom\n"},
 		},
 		"a log that cannot be read (kwok, a pod never started) reports nothing": {
 			run:     logRun("Pod", "check", "hook-failed"),
@@ -150,7 +172,9 @@ func TestRunner_hookLogs(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).WithObjects(tc.objects...).Build()
 			logs := &fakeLogs{logs: tc.logs}
 			r := NewRunner(c, apply.Owner{Name: "app", Namespace: "ns"}, Options{Logs: logs})
-			g.Expect(r.hookLogs(context.Background(), tc.run, LogOnFailed)).To(Equal(tc.want))
+			red := redact.New()
+			red.Add(tc.secrets...)
+			g.Expect(r.hookLogs(redact.NewContext(context.Background(), red), tc.run)).To(Equal(tc.want))
 			for _, a := range logs.asked {
 				g.Expect(a).To(HaveSuffix(fmt.Sprintf("tail=%d limit=%d", MaxLogLines, MaxLogBytes)))
 			}
@@ -201,8 +225,15 @@ func TestRunner_Run_failedPodHookReportsItsLog(t *testing.T) {
 			policy: "hook-failed", phase: "Failed",
 			wantErr: "pre-install hook Pod/ns/check failed: HookFailed: pod failed; last log lines of pod check container c: connecting | connection refused",
 		},
-		"no policy on a failed pod: no log": {
-			phase: "Failed", wantErr: "pre-install hook Pod/ns/check failed: HookFailed: pod failed",
+		"no policy on a failed pod: the error carries the log all the same": {
+			phase: "Failed", wantErr: "pre-install hook Pod/ns/check failed: HookFailed: pod failed; last log lines of pod check container c: connecting | connection refused",
+		},
+		"hook-succeeded on a failed pod: the error carries the log all the same": {
+			policy: "hook-succeeded", phase: "Failed",
+			wantErr: "pre-install hook Pod/ns/check failed: HookFailed: pod failed; last log lines of pod check container c: connecting | connection refused",
+		},
+		"no policy on a pod that succeeded: no log": {
+			phase: "Succeeded",
 		},
 		"hook-succeeded on a pod that succeeded: the result carries the log": {
 			policy: "hook-succeeded", phase: "Succeeded",
@@ -247,4 +278,81 @@ func TestRunner_Run_failedPodHookReportsItsLog(t *testing.T) {
 			g.Expect(err).To(MatchError(tc.wantErr))
 		})
 	}
+}
+
+// TestRunner_Run_failedJobHookReportsItsPodsLog runs a Job hook through Run on a fake API server
+// that serves logs: the "job controller" starts a pod for the Job and then fails the Job, or never
+// finishes it. Either way the hook's error ends with the pod's last log lines, redacted, whatever
+// the hook's output-log policy, and stays one bounded line.
+func TestRunner_Run_failedJobHookReportsItsPodsLog(t *testing.T) {
+	for name, tc := range map[string]struct {
+		fail    bool
+		timeout time.Duration
+		wantErr string
+	}{
+		"a Job that fails": {
+			fail: true, timeout: 10 * time.Second,
+			wantErr: "pre-upgrade hook Job/ns/migrate failed: HookFailed: job failed: BackoffLimitExceeded: Job has reached the specified backoff limit; " +
+				"last log lines of pod migrate-x7k2p container main: line 31 | line 32 | line 33 | line 34 | line 35 | line 36 | line 37 | line 38 | line 39 | " +
+				"line 40 | line 41 | line 42 | line 43 | line 44 | line 45 | line 46 | line 47 | line 48 | connecting as admin:[redacted] | connection refused",
+		},
+		"a Job that runs out of time": {
+			timeout: 300 * time.Millisecond,
+			wantErr: "pre-upgrade hook Job/ns/migrate failed: HookTimeout: did not finish within 300ms (last seen: job running: 0 succeeded, 1 active, 0 failed); " +
+				"last log lines of pod migrate-x7k2p container main: line 31 | line 32 | line 33 | line 34 | line 35 | line 36 | line 37 | line 38 | line 39 | " +
+				"line 40 | line 41 | line 42 | line 43 | line 44 | line 45 | line 46 | line 47 | line 48 | connecting as admin:[redacted] | connection refused",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			mapper := meta.NewDefaultRESTMapper(nil)
+			mapper.Add(schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "Job"}, meta.RESTScopeNamespace)
+			c := fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).WithRESTMapper(mapper).
+				WithInterceptorFuncs(interceptor.Funcs{Watch: func(ctx context.Context, inner client.WithWatch, _ client.ObjectList, _ ...client.ListOption) (watch.Interface, error) {
+					return jobController(ctx, inner, tc.fail)
+				}}).Build()
+			logs := &fakeLogs{logs: map[string]string{"ns/migrate-x7k2p/main": numbered(48) + "connecting as admin:" + logSecret + "\nconnection refused\n"}}
+			r := NewRunner(c, apply.Owner{Name: "app", Namespace: "ns"}, Options{Logs: logs, Interval: 10 * time.Millisecond})
+			h := Hook{Name: "migrate", Kind: "Job", Path: "t/migrate.yaml", Events: []Event{PreUpgrade}, Object: &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "batch/v1", "kind": "Job",
+				"metadata": map[string]any{"name": "migrate", "annotations": map[string]any{AnnotationHook: "pre-upgrade"}},
+				"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+					"containers": []any{map[string]any{"name": "main", "image": "x"}}}}},
+			}}}
+			red := redact.New()
+			red.Add(logSecret)
+			results, err := r.Run(redact.NewContext(context.Background(), red), PreUpgrade, []Hook{h}, tc.timeout)
+			g.Expect(err).To(MatchError(tc.wantErr))
+			g.Expect(err.Error()).NotTo(ContainSubstring("\n"))
+			var he *Error
+			g.Expect(errors.As(err, &he)).To(BeTrue())
+			g.Expect(len(he.Logs)).To(BeNumerically("<=", maxLogExcerpt+len("last log lines of pod migrate-x7k2p container main: ")))
+			g.Expect(results[0].LastRun.Phase).To(Equal(PhaseFailed))
+			g.Expect(logs.asked).To(Equal([]string{fmt.Sprintf("ns/migrate-x7k2p/main tail=%d limit=%d", MaxLogLines, MaxLogBytes)}))
+		})
+	}
+}
+
+// jobController plays the Job controller for a watch of the Job "migrate": it starts one pod for
+// the Job, whose container exited 1, and reports the Job running, then failed when fail is set.
+func jobController(ctx context.Context, c client.Client, fail bool) (watch.Interface, error) {
+	job := &unstructured.Unstructured{}
+	job.SetAPIVersion("batch/v1")
+	job.SetKind("Job")
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "ns", Name: "migrate"}, job); err != nil {
+		return nil, err
+	}
+	p := pod("migrate-x7k2p", string(job.GetUID()), "Failed", time.Now(), map[string]int64{"main": 1})
+	p.SetResourceVersion("")
+	if err := c.Create(ctx, p); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, err
+	}
+	_ = unstructured.SetNestedField(job.Object, int64(1), "status", "active")
+	if fail {
+		_ = unstructured.SetNestedSlice(job.Object, []any{map[string]any{"type": "Failed", "status": "True",
+			"reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}}, "status", "conditions")
+	}
+	w := watch.NewFakeWithChanSize(1, false)
+	w.Modify(job)
+	return w, nil
 }

@@ -81,8 +81,9 @@ type Error struct {
 	Message string
 	// Err is the error behind the failure, if any (context.DeadlineExceeded for a timeout).
 	Err error
-	// Logs is the excerpt of the failed hook Pod's log when its helm.sh/hook-output-log-policy
-	// names hook-failed ("last log lines of pod P container C: …"), else empty.
+	// Logs is the redacted excerpt of the failed or timed-out hook Pod's log ("last log lines of
+	// pod P container C: …"), whatever its helm.sh/hook-output-log-policy says; empty when the
+	// hook is not a Pod or Job or its log cannot be read.
 	Logs string
 }
 

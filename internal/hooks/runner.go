@@ -115,7 +115,9 @@ func (r *Runner) runOne(ctx context.Context, run *hookRun) error {
 	switch {
 	case err == nil:
 		r.finish(run, PhaseSucceeded)
-		run.res.Logs = r.hookLogs(ctx, run, LogOnSucceeded)
+		if run.hook.HasOutputLogPolicy(LogOnSucceeded) {
+			run.res.Logs = r.hookLogs(ctx, run)
+		}
 		return nil
 	case ctx.Err() != nil:
 		r.finish(run, PhaseUnknown)
@@ -123,13 +125,13 @@ func (r *Runner) runOne(ctx context.Context, run *hookRun) error {
 	case hookCtx.Err() != nil:
 		r.finish(run, PhaseFailed)
 		e := run.timedOut()
-		e.Logs = r.hookLogs(ctx, run, LogOnFailed)
+		e.Logs = r.hookLogs(ctx, run)
 		return e
 	}
 	r.finish(run, PhaseFailed)
 	var he *Error
 	if errors.As(err, &he) && he.Reason == ReasonFailed {
-		he.Logs = r.hookLogs(ctx, run, LogOnFailed)
+		he.Logs = r.hookLogs(ctx, run)
 	}
 	return err
 }
