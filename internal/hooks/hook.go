@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -20,7 +21,36 @@ const (
 	AnnotationWeight = "helm.sh/hook-weight"
 	// AnnotationDeletePolicy lists when the hook's object is deleted.
 	AnnotationDeletePolicy = "helm.sh/hook-delete-policy"
+	// AnnotationTimeout is Capstan's own: a Go duration ("30s", "5m") that replaces the Release's
+	// timeout for this hook.
+	AnnotationTimeout = "capstan.dev/hook-timeout"
 )
+
+// ErrInvalidTimeout says that a capstan.dev/hook-timeout annotation is not a positive Go duration.
+var ErrInvalidTimeout = errors.New(`not a positive duration such as "30s" or "5m"`)
+
+// ParseTimeout reads a capstan.dev/hook-timeout value: a positive Go duration, surrounding space
+// allowed. Anything else wraps ErrInvalidTimeout.
+func ParseTimeout(value string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(value))
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("the %s annotation %q is %w", AnnotationTimeout, value, ErrInvalidTimeout)
+	}
+	return d, nil
+}
+
+// Timeout returns the hook's own timeout when it has a capstan.dev/hook-timeout annotation, else
+// def (the Release's timeout).
+func (h Hook) Timeout(def time.Duration) (time.Duration, error) {
+	if h.Object == nil {
+		return def, nil
+	}
+	value, ok := h.Object.GetAnnotations()[AnnotationTimeout]
+	if !ok {
+		return def, nil
+	}
+	return ParseTimeout(value)
+}
 
 // Event is a point in a release's life at which hooks run.
 type Event string

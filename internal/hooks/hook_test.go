@@ -3,6 +3,7 @@ package hooks_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -210,4 +211,41 @@ func TestError(t *testing.T) {
 		Message: "job failed: BackoffLimitExceeded", Err: cause}
 	g.Expect(err.Error()).To(Equal("pre-upgrade hook Job/ns/migrate failed: HookFailed: job failed: BackoffLimitExceeded"))
 	g.Expect(errors.Is(err, cause)).To(BeTrue())
+}
+
+func TestHook_Timeout(t *testing.T) {
+	const release = 5 * time.Minute
+	cases := map[string]struct {
+		ann     map[string]string
+		want    time.Duration
+		invalid bool
+	}{
+		"no annotation: the Release's timeout":         {want: release},
+		"a shorter one wins":                           {ann: map[string]string{hooks.AnnotationTimeout: "30s"}, want: 30 * time.Second},
+		"a longer one wins too":                        {ann: map[string]string{hooks.AnnotationTimeout: "1h30m"}, want: 90 * time.Minute},
+		"surrounding space is trimmed":                 {ann: map[string]string{hooks.AnnotationTimeout: " 2m "}, want: 2 * time.Minute},
+		"a bare number has no unit and is invalid":     {ann: map[string]string{hooks.AnnotationTimeout: "30"}, invalid: true},
+		"zero would mean no bound and is invalid":      {ann: map[string]string{hooks.AnnotationTimeout: "0s"}, invalid: true},
+		"a negative duration is invalid":               {ann: map[string]string{hooks.AnnotationTimeout: "-1m"}, invalid: true},
+		"an empty value is invalid, not ignored":       {ann: map[string]string{hooks.AnnotationTimeout: ""}, invalid: true},
+		"a Kubernetes-style day unit is not Go syntax": {ann: map[string]string{hooks.AnnotationTimeout: "1d"}, invalid: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			h := hooks.Hook{Name: "migrate", Kind: "Job", Object: annotated("Job", "migrate", tc.ann)}
+			got, err := h.Timeout(release)
+			if tc.invalid {
+				g.Expect(err).To(MatchError(hooks.ErrInvalidTimeout))
+				g.Expect(err.Error()).To(HavePrefix("the capstan.dev/hook-timeout annotation %q is not a positive duration", tc.ann[hooks.AnnotationTimeout]))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(got).To(Equal(tc.want))
+		})
+	}
+	g := NewWithT(t)
+	got, err := hooks.Hook{Name: "x"}.Timeout(release)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(got).To(Equal(release), "a hook without an object has no annotation")
 }

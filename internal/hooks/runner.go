@@ -54,7 +54,9 @@ func NewRunner(c client.WithWatch, owner apply.Owner, opts Options) *Runner {
 // hook it started, in that order. For each hook it deletes the previous object when the
 // before-hook-creation policy asks (and waits until it is gone), creates the object, and waits until a
 // Job completes or a Pod succeeds; other kinds are done once created. Each hook gets timeout for all of
-// that (timeout <= 0 leaves the bound to ctx), as each Helm hook gets the release timeout.
+// that (timeout <= 0 leaves the bound to ctx), as each Helm hook gets the release timeout, unless
+// its capstan.dev/hook-timeout annotation names its own; an invalid one fails the run, naming the
+// hook, before any hook starts.
 //
 // The first hook that fails stops the run with an *Error naming it; its object is deleted if it has
 // hook-failed, and the hooks that already succeeded are deleted if they have hook-succeeded. When every
@@ -62,10 +64,15 @@ func NewRunner(c client.WithWatch, owner apply.Owner, opts Options) *Runner {
 // that fails is reported in a *CleanupError (joined to the hook's error, if any). When ctx is cancelled
 // the run stops at once, records the running hook as Unknown and deletes nothing.
 func (r *Runner) Run(ctx context.Context, ev Event, hooks []Hook, timeout time.Duration) ([]Result, error) {
+	ordered := ForEvent(hooks, ev)
+	timeouts, invalid := r.timeouts(ev, ordered, timeout)
+	if invalid != nil {
+		return []Result{invalid.res}, invalid.err
+	}
 	var runs []*hookRun
 	var err error
-	for _, h := range ForEvent(hooks, ev) {
-		run := newHookRun(ev, h, timeout)
+	for i, h := range ordered {
+		run := newHookRun(ev, h, timeouts[i])
 		runs = append(runs, run)
 		if err = r.runOne(ctx, run); err != nil {
 			break
@@ -79,6 +86,32 @@ func (r *Runner) Run(ctx context.Context, ev Event, hooks []Hook, timeout time.D
 		results = append(results, run.res)
 	}
 	return results, err
+}
+
+// invalidRun is a hook whose annotations stop the run before any hook starts.
+type invalidRun struct {
+	res Result
+	err error
+}
+
+// timeouts returns each hook's timeout: its capstan.dev/hook-timeout, else the Release's. The
+// first hook whose annotation is invalid stops the run before any hook has started, so a typo in
+// a later hook never leaves the earlier ones half done.
+func (r *Runner) timeouts(ev Event, hooks []Hook, def time.Duration) ([]time.Duration, *invalidRun) {
+	out := make([]time.Duration, len(hooks))
+	for i, h := range hooks {
+		d, err := h.Timeout(def)
+		if err != nil {
+			run := newHookRun(ev, h, def)
+			if obj, perr := r.prepare(h); perr == nil {
+				run.res.Ref = apply.RefOf(obj)
+			}
+			r.finish(run, PhaseFailed)
+			return nil, &invalidRun{res: run.res, err: run.error(ReasonInvalid, err.Error(), err)}
+		}
+		out[i] = d
+	}
+	return out, nil
 }
 
 // hookRun is the state of one hook's run.

@@ -406,3 +406,60 @@ func TestRunner_Run_outputLogPolicyOnKwok(t *testing.T) {
 	t.Logf("kwok's answer to pods/log: %v", logs.err)
 	g.Expect(results[0].Logs).To(BeEmpty(), "a log that cannot be read is not reported")
 }
+
+// TestRunner_Run_hookTimeoutAnnotationShortensTheWait runs a Pod hook that kwok never schedules
+// with the Release's timeout of a minute and capstan.dev/hook-timeout: 2s: the hook times out
+// after its own two seconds, and the log of its pod is asked for.
+func TestRunner_Run_hookTimeoutAnnotationShortensTheWait(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	owner := release(t)
+	stuck := hookOf(t, `
+apiVersion: v1
+kind: Pod
+metadata:
+  name: stuck
+  annotations: {helm.sh/hook: pre-install, capstan.dev/hook-timeout: 2s}
+spec:
+  nodeSelector: {`+nowhere+`}
+  containers: [{name: c, image: example.invalid/check}]`)
+	logs := &probeLogs{cs: kubernetes.NewForConfigOrDie(cluster.Config(t))}
+	r := hooks.NewRunner(kube(t), owner, hooks.Options{Interval: 100 * time.Millisecond, Logs: logs})
+	start := time.Now()
+	results, err := r.Run(context.Background(), hooks.PreInstall, []hooks.Hook{stuck}, time.Minute)
+	took := time.Since(start)
+	t.Logf("the hook timed out after %s: %v", took.Round(time.Millisecond), err)
+	var hookErr *hooks.Error
+	g.Expect(errors.As(err, &hookErr)).To(BeTrue(), "got %v", err)
+	g.Expect(hookErr.Reason).To(Equal(hooks.ReasonTimeout))
+	g.Expect(hookErr.Message).To(Equal("did not finish within 2s (last seen: pod pending)"))
+	g.Expect(errors.Is(err, context.DeadlineExceeded)).To(BeTrue())
+	g.Expect(took).To(BeNumerically("<", 20*time.Second), "the hook's own 2s, not the Release's minute")
+	g.Expect(results[0].LastRun.Phase).To(Equal(hooks.PhaseFailed))
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	g.Expect(logs.called).To(BeTrue(), "a timed-out hook's log is asked for without any output-log policy")
+	t.Logf("the API server's answer for the unscheduled pod's log: %v", logs.err)
+}
+
+// TestRunner_Run_invalidHookTimeoutFailsBeforeAnyHookRuns gives the second hook of an event a
+// timeout that is not a Go duration: the run fails naming that hook and the annotation, and not
+// even the first hook's object is created.
+func TestRunner_Run_invalidHookTimeoutFailsBeforeAnyHookRuns(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	owner := release(t)
+	first := configMapHook(t, "first", `helm.sh/hook: pre-install, helm.sh/hook-weight: "-1"`)
+	typo := jobHook(t, "migrate", `helm.sh/hook: pre-install, capstan.dev/hook-timeout: "30 seconds"`, "", "")
+	results, err := runner(t, owner).Run(context.Background(), hooks.PreInstall, []hooks.Hook{typo, first}, hookTimeout)
+	g.Expect(err).To(MatchError("pre-install hook Job/" + owner.Namespace + "/migrate failed: HookInvalid: " +
+		`the capstan.dev/hook-timeout annotation "30 seconds" is not a positive duration such as "30s" or "5m"`))
+	g.Expect(errors.Is(err, hooks.ErrInvalidTimeout)).To(BeTrue())
+	g.Expect(results).To(HaveLen(1))
+	g.Expect(results[0].Name).To(Equal("migrate"))
+	g.Expect(results[0].LastRun.Phase).To(Equal(hooks.PhaseFailed))
+	for _, h := range []hooks.Hook{first, typo} {
+		_, found := live(t, owner, h)
+		g.Expect(found).To(BeFalse(), h.Name)
+	}
+}
