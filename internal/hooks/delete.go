@@ -8,7 +8,9 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/capstan-dev/capstan/internal/apply"
@@ -87,6 +89,37 @@ func (run *hookRun) wantsDeletion() bool {
 		return run.hook.HasDeletePolicy(HookFailed)
 	}
 	return false
+}
+
+// removeLeftover applies the delete policy of a hook without before-hook-creation to the object a
+// previous run left behind, as that run would have, had its own deletion worked (or had it not
+// been abandoned): a failed object, or one that never finished (a timeout or an abandoned run,
+// which Helm records as failed), goes when the hook has hook-failed; a finished one goes when it
+// has hook-succeeded. Objects of other releases or of none, and leftovers no policy removes, stay,
+// and the create that follows fails with AlreadyExists, as in Helm.
+func (r *Runner) removeLeftover(ctx context.Context, run *hookRun) error {
+	ref := run.res.Ref
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(ref.GroupVersionKind())
+	err := r.client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, live)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return err
+	case !apply.OwnedBy(live, r.owner):
+		return nil
+	}
+	st := stateOf(live)
+	policy := HookSucceeded
+	if st.failed || !st.done {
+		policy = HookFailed
+	}
+	if !run.hook.HasDeletePolicy(policy) {
+		return nil
+	}
+	ctrl.LoggerFrom(ctx).Info("deleting a hook's leftover object", "hook", ref.String(), "policy", string(policy), "state", st.message)
+	return r.deleteAndWait(ctx, ref)
 }
 
 // deleteAndWait deletes the object, if it exists, and waits until it is gone.

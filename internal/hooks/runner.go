@@ -172,10 +172,17 @@ func (r *Runner) runOne(ctx context.Context, run *hookRun) error {
 // execute deletes the previous object if the policy asks, creates the hook's object and waits until it
 // has finished.
 func (r *Runner) execute(ctx context.Context, run *hookRun, obj *unstructured.Unstructured) error {
-	if run.hook.HasDeletePolicy(BeforeHookCreation) && !run.hook.isCRD() {
+	switch {
+	case run.hook.isCRD():
+	case run.hook.HasDeletePolicy(BeforeHookCreation):
 		run.stage = "deleting the previous object"
 		if err := r.deleteAndWait(ctx, run.res.Ref); err != nil {
 			return run.error(ReasonDeleteFailed, "deleting the previous object: "+err.Error(), err)
+		}
+	default:
+		run.stage = "deleting the leftover object of a previous run"
+		if err := r.removeLeftover(ctx, run); err != nil {
+			return run.error(ReasonDeleteFailed, "deleting the leftover object of a previous run: "+err.Error(), err)
 		}
 	}
 	run.res.LastRun = LastRun{StartedAt: r.now(), Phase: PhaseRunning}

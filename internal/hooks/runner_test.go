@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/capstan-dev/capstan/internal/apply"
 	"github.com/capstan-dev/capstan/internal/hooks"
@@ -462,4 +463,105 @@ func TestRunner_Run_invalidHookTimeoutFailsBeforeAnyHookRuns(t *testing.T) {
 		_, found := live(t, owner, h)
 		g.Expect(found).To(BeFalse(), h.Name)
 	}
+}
+
+// TestRunner_Run_leftoverFailedHookIsCleanedOnTheNextRun leaves a failed hook's object behind —
+// its hook-failed deletion refused by the API server, or no policy deleting it — and runs the
+// hook again: the next run deletes the leftover as its delete policy says before it creates the
+// object again, so the hook runs (and here fails again, for its own reason) instead of failing
+// with AlreadyExists.
+func TestRunner_Run_leftoverFailedHookIsCleanedOnTheNextRun(t *testing.T) {
+	t.Parallel()
+	doomedPod := func(t *testing.T, policy string) hooks.Hook {
+		return hookOf(t, `
+apiVersion: v1
+kind: Pod
+metadata:
+  name: stuck
+  annotations: {helm.sh/hook: pre-upgrade, helm.sh/hook-delete-policy: "`+policy+`", capstan.dev/hook-timeout: 2s}
+spec:
+  nodeSelector: {`+nowhere+`}
+  containers: [{name: c, image: example.invalid/check}]`)
+	}
+	for name, tc := range map[string]struct {
+		hook         func(t *testing.T) hooks.Hook
+		refuseDelete bool   // the first run's hook-failed deletion is refused
+		wantReason   string // of the second run
+		wantDeleted  bool   // by the second run's policy
+	}{
+		"a failed Job whose hook-failed deletion was refused": {
+			hook: func(t *testing.T) hooks.Hook {
+				return jobHook(t, "doomed", `helm.sh/hook: pre-upgrade, helm.sh/hook-delete-policy: hook-failed`, "activeDeadlineSeconds: 1", nowhere)
+			},
+			refuseDelete: true, wantReason: hooks.ReasonFailed, wantDeleted: true,
+		},
+		"a timed-out Pod whose hook-failed deletion was refused": {
+			hook:         func(t *testing.T) hooks.Hook { return doomedPod(t, "hook-failed") },
+			refuseDelete: true, wantReason: hooks.ReasonTimeout, wantDeleted: true,
+		},
+		"a failed Job with the default before-hook-creation": {
+			hook: func(t *testing.T) hooks.Hook {
+				return jobHook(t, "doomed", `helm.sh/hook: pre-upgrade`, "activeDeadlineSeconds: 1", nowhere)
+			},
+			wantReason: hooks.ReasonFailed,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			g := NewWithT(t)
+			owner := release(t)
+			h := tc.hook(t)
+			first := runner(t, owner)
+			if tc.refuseDelete {
+				refusing := interceptor.NewClient(kube(t), interceptor.Funcs{
+					Delete: func(context.Context, client.WithWatch, client.Object, ...client.DeleteOption) error {
+						return apierrors.NewServiceUnavailable("the API server is overloaded")
+					}})
+				first = hooks.NewRunner(refusing, owner, hooks.Options{Interval: 100 * time.Millisecond})
+			}
+			_, err := first.Run(context.Background(), hooks.PreUpgrade, []hooks.Hook{h}, hookTimeout)
+			var cleanupErr *hooks.CleanupError
+			g.Expect(errors.As(err, &cleanupErr)).To(Equal(tc.refuseDelete), "got %v", err)
+			old, found := live(t, owner, h)
+			g.Expect(found).To(BeTrue(), "the first run left its failed object behind")
+
+			results, err := runner(t, owner).Run(context.Background(), hooks.PreUpgrade, []hooks.Hook{h}, hookTimeout)
+			t.Logf("the second run: %v", err)
+			var hookErr *hooks.Error
+			g.Expect(errors.As(err, &hookErr)).To(BeTrue(), "got %v", err)
+			g.Expect(hookErr.Reason).To(Equal(tc.wantReason), "the hook ran again instead of failing with AlreadyExists")
+			g.Expect(results[0].Deleted).To(Equal(tc.wantDeleted))
+			renewed, found := live(t, owner, h)
+			if tc.wantDeleted {
+				g.Expect(found).To(BeFalse())
+				return
+			}
+			g.Expect(found).To(BeTrue())
+			g.Expect(renewed.GetUID()).NotTo(Equal(old.GetUID()), "the leftover was replaced")
+		})
+	}
+}
+
+// TestRunner_Run_leftoverOfAnotherReleaseStays checks the other side of the leftover cleanup: an
+// object of another release is never deleted, whatever the hook's policies, and the create fails
+// with AlreadyExists. (A leftover of this release that no policy removes stays too:
+// TestRunner_Run_leftoverWithoutBeforeHookCreationFails.)
+func TestRunner_Run_leftoverOfAnotherReleaseStays(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	owner := release(t)
+	h := configMapHook(t, "shared", `helm.sh/hook: pre-install, helm.sh/hook-delete-policy: "hook-failed,hook-succeeded"`)
+	theirs := h.Object.DeepCopy()
+	theirs.SetNamespace(owner.Namespace)
+	apply.SetOwnership(theirs, apply.Owner{Name: "other", Namespace: owner.Namespace})
+	g.Expect(kube(t).Create(context.Background(), theirs)).To(Succeed())
+
+	_, err := runner(t, owner).Run(context.Background(), hooks.PreInstall, []hooks.Hook{h}, hookTimeout)
+	var hookErr *hooks.Error
+	g.Expect(errors.As(err, &hookErr)).To(BeTrue(), "got %v", err)
+	g.Expect(hookErr.Reason).To(Equal(hooks.ReasonCreateFailed))
+	g.Expect(apierrors.IsAlreadyExists(err)).To(BeTrue())
+	obj, found := live(t, owner, h)
+	g.Expect(found).To(BeTrue())
+	g.Expect(obj.GetUID()).To(Equal(theirs.GetUID()))
 }
