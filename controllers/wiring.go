@@ -26,7 +26,8 @@ func NewHealthWaiter(c client.WithWatch) reconcile.Waiter {
 // NewHookRunner adapts internal/hooks to the Release reconciler's HookRunner: it turns the
 // revision's stored hooks into runnable ones and writes each run back into the record's hooks.
 // When the Release's client can also read pod logs (hooks.PodLogs, as the clients of
-// reconcile.ImpersonatingClients can), hook output-log policies are honoured with it.
+// reconcile.ImpersonatingClients can), a failed hook's error carries the end of its pod's log and
+// the hook-succeeded output-log policy is honoured with it.
 func NewHookRunner(c client.WithWatch, owner apply.Owner) reconcile.HookRunner {
 	opts := hooks.Options{}
 	if logs, ok := c.(hooks.PodLogs); ok {

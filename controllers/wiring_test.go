@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/capstan-dev/capstan/internal/apply"
+	"github.com/capstan-dev/capstan/internal/redact"
 	"github.com/capstan-dev/capstan/internal/storage"
 )
 
@@ -53,14 +54,14 @@ metadata:
   name: migrate
   annotations:
     helm.sh/hook: pre-upgrade
-    helm.sh/hook-output-log-policy: hook-failed
 spec:
   containers: [{name: main, image: x}]
 `
 
-// TestNewHookRunner_reportsHookLogsWhenTheClientReadsThem checks the wiring of
-// helm.sh/hook-output-log-policy: a Release client that can read logs gives the failing hook's
-// last lines to the error the reconciler reports; one that cannot gives none.
+// TestNewHookRunner_reportsHookLogsWhenTheClientReadsThem checks the wiring of a failed hook's
+// log: a Release client that can read logs gives the failing hook's last lines (with no
+// helm.sh/hook-output-log-policy) to the error the reconciler reports, redacted with the
+// reconcile's Redactor; one that cannot gives none.
 func TestNewHookRunner_reportsHookLogsWhenTheClientReadsThem(t *testing.T) {
 	owner := apply.Owner{Name: "app", Namespace: "ns"}
 	hook := func() []*storage.Hook {
@@ -70,6 +71,11 @@ func TestNewHookRunner_reportsHookLogsWhenTheClientReadsThem(t *testing.T) {
 	err := NewHookRunner(clientWithLogs{failingPodClient()}, owner).Run(context.Background(), "pre-upgrade", hook(), 10*time.Second)
 	g.Expect(err).To(MatchError(ContainSubstring(
 		`HookFailed: pod failed; last log lines of pod migrate container main: migrating | ERROR: relation "users" already exists`)))
+
+	red := redact.New()
+	red.Add(`relation "users"`)
+	err = NewHookRunner(clientWithLogs{failingPodClient()}, owner).Run(redact.NewContext(context.Background(), red), "pre-upgrade", hook(), 10*time.Second)
+	g.Expect(err).To(MatchError(ContainSubstring(`last log lines of pod migrate container main: migrating | ERROR: [redacted] already exists`)))
 
 	err = NewHookRunner(failingPodClient(), owner).Run(context.Background(), "pre-upgrade", hook(), 10*time.Second)
 	g.Expect(err).To(HaveOccurred())
