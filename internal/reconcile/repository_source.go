@@ -56,14 +56,25 @@ func (r *ReleaseChartSource) Fetch(ctx context.Context, cr *capstanv1.ChartRepos
 	if err != nil {
 		return nil, err
 	}
-	cv := r.sources.recall(e, chart, version)
-	if cv == nil {
-		if cv, err = e.source.Resolve(ctx, chart, version); err != nil {
-			return nil, err
-		}
-		r.sources.remember(e, cv)
+	cv, err := r.version(ctx, e, chart, version)
+	if err != nil {
+		return nil, err
 	}
 	return e.source.Fetch(ctx, cv)
+}
+
+// version is the chart version the last Resolve that picked version described, or, when there
+// was none, the one the repository announces now for that exact version.
+func (r *ReleaseChartSource) version(ctx context.Context, e *repoEntry, chart, version string) (*repo.ChartVersion, error) {
+	if cv := r.sources.recall(e, chart, version); cv != nil {
+		return cv, nil
+	}
+	cv, err := e.source.Resolve(ctx, chart, version)
+	if err != nil {
+		return nil, err
+	}
+	r.sources.remember(e, cv)
+	return cv, nil
 }
 
 // FetchVerified is Fetch with a signature check: the archive is returned only if check
@@ -80,12 +91,9 @@ func (r *ReleaseChartSource) FetchVerified(ctx context.Context, cr *capstanv1.Ch
 	if !ok {
 		return nil, "", notHTTPError(cr.Spec.URL)
 	}
-	cv := r.sources.recall(e, chart, version)
-	if cv == nil {
-		if cv, err = e.source.Resolve(ctx, chart, version); err != nil {
-			return nil, "", err
-		}
-		r.sources.remember(e, cv)
+	cv, err := r.version(ctx, e, chart, version)
+	if err != nil {
+		return nil, "", err
 	}
 	digest := "sha256:" + strings.ToLower(strings.TrimPrefix(cv.Digest, "sha256:"))
 	data, err := httpRepo.FetchVerified(ctx, cv, check)
@@ -106,12 +114,9 @@ func (r *ReleaseChartSource) FetchSigned(ctx context.Context, cr *capstanv1.Char
 	if !ok {
 		return nil, "", notOCIError(cr.Spec.URL)
 	}
-	cv := r.sources.recall(e, chart, version)
-	if cv == nil {
-		if cv, err = e.source.Resolve(ctx, chart, version); err != nil {
-			return nil, "", err
-		}
-		r.sources.remember(e, cv)
+	cv, err := r.version(ctx, e, chart, version)
+	if err != nil {
+		return nil, "", err
 	}
 	digest := "sha256:" + strings.ToLower(strings.TrimPrefix(cv.Digest, "sha256:"))
 	data, err := ociRepo.FetchSigned(ctx, cv, q, check)
