@@ -45,6 +45,8 @@ type waiting struct {
 	generation int64
 	deadline   time.Time
 	timeout    time.Duration
+	// waiter looks at the objects, through the Release's client.
+	waiter Waiter
 	// report is the last look: the objects still awaited.
 	report health.Report
 	// watched says whether watches cover every awaited object; unwatch gives them back.
@@ -55,9 +57,10 @@ type waiting struct {
 // newWaiting starts the wait of a revision whose objects s just applied.
 func (r *Reconciler) newWaiting(s *session, p *plan, attempt string, applied []apply.ObjectRef) *waiting {
 	timeout := s.rel.GetTimeout()
+	waiter := r.NewWaiter(s.c)
 	w := &waiting{s: s, p: p, key: client.ObjectKeyFromObject(s.rel), uid: s.rel.UID, attempt: attempt,
-		applied: applied, generation: s.rel.Generation, timeout: timeout,
-		report: startReport(r.NewWaiter(s.c), refsOf(p.objects))}
+		applied: applied, generation: s.rel.Generation, timeout: timeout, waiter: waiter,
+		report: startReport(waiter, refsOf(p.objects))}
 	if timeout > 0 {
 		w.deadline = r.now().Add(timeout)
 	}
@@ -102,7 +105,7 @@ func (s *session) await(ctx context.Context, w *waiting) error {
 	}
 	// The checks of the generation that applied: a resumed wait judges the revision it awaits.
 	ctx = health.WithChecks(ctx, s.healthChecks)
-	report, err := s.r.NewWaiter(s.c).Look(ctx, w.report.Pending(), w.report)
+	report, err := w.waiter.Look(ctx, w.report.Pending(), w.report)
 	switch {
 	case err != nil && ShuttingDown(ctx):
 		return s.interrupt(ctx, w.p)
@@ -159,15 +162,17 @@ func healthFailure(err error) error {
 // park keeps the wait for a later reconcile: it is registered, and the first time its objects
 // are watched. What the conclusion needs of the records is kept, the records themselves are not.
 func (s *session) park(ctx context.Context, w *waiting) error {
-	if w.unwatch == nil {
+	first := w.unwatch == nil
+	if first {
 		previous, err := s.previousRefs(ctx)
 		if err != nil {
 			return err
 		}
 		s.previous, s.previousKnown, s.records, s.deployed = previous, true, nil, nil
 	}
+	// Listed before its objects are watched, so the first events find it.
 	s.r.waits.put(w)
-	if w.unwatch == nil {
+	if first {
 		w.unwatch, w.watched = func() {}, false
 		if s.r.Watches != nil && s.r.Enqueue != nil {
 			w.unwatch, w.watched = s.r.Watches.Watch(s.c, s.r.identity(s.rel), w.report.Pending())
@@ -195,9 +200,6 @@ func (r *Reconciler) ObjectChanged(ref apply.ObjectRef) {
 		r.Enqueue(key)
 	}
 }
-
-// Waiting returns how many Releases wait for their objects now.
-func (r *Reconciler) Waiting() int { return r.waits.len() }
 
 // Abandon ends the wait of a Release that is being deleted or was suspended: its revision is
 // marked failed as interrupted (as recovery would mark it), so the uninstall, or helm, finds no
