@@ -29,7 +29,7 @@ func (s *session) noteCreated(ctx context.Context, p *plan) error {
 		}
 	}
 	p.created = nil
-	for _, ref := range apply.Stale(refsOf(p.objects), previous) {
+	for _, ref := range apply.Stale(p.objectRefs(), previous) {
 		live := &unstructured.Unstructured{}
 		live.SetGroupVersionKind(ref.GroupVersionKind())
 		err := s.c.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, live)

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/chart"
+	"github.com/capstan-dev/capstan/internal/storage"
 )
 
 func releaseAt(generation int64) *capstanv1.Release {
@@ -163,4 +165,69 @@ func TestOneLine(t *testing.T) {
 	g.Expect(len(got)).To(BeNumerically("<=", maxMessage))
 	g.Expect(strings.HasSuffix(got, "...")).To(BeTrue())
 	g.Expect([]rune(strings.TrimSuffix(got, "..."))).NotTo(ContainElement('\uFFFD'), "never cuts a character in half")
+}
+
+// TestRestoreReleased covers the in-sync reconcile that finds the newest record deployed while
+// Released still tells of an earlier failure: a reconcile that failed after marking the record
+// deployed (a refused supersede, found by the chaos suite's API faults) left it so.
+func TestRestoreReleased(t *testing.T) {
+	record := func(version int, status storage.Status, rollbackOf int) *storage.Release {
+		return &storage.Release{Name: "web", Namespace: "apps", Version: version,
+			Info:  storage.Info{Status: status, RollbackRevision: rollbackOf},
+			Chart: storage.Chart{Metadata: &chart.Metadata{Name: "demo", Version: "1.2.0"}}}
+	}
+	cases := map[string]struct {
+		records    []*storage.Release
+		prepare    func(*capstanv1.Release)
+		wantStatus metav1.ConditionStatus
+		wantReason string
+	}{
+		"a deployed upgrade after a failed one is Released": {
+			records: []*storage.Release{record(1, storage.StatusSuperseded, 0), record(2, storage.StatusFailed, 0), record(3, storage.StatusDeployed, 0)},
+			prepare: func(r *capstanv1.Release) {
+				setCondition(r, capstanv1.ReleasedCondition, metav1.ConditionFalse, capstanv1.UpgradeFailedReason, "upgrade of revision 2 failed")
+			},
+			wantStatus: metav1.ConditionTrue, wantReason: capstanv1.UpgradeSucceededReason,
+		},
+		"a deployed first revision is an install": {
+			records:    []*storage.Release{record(1, storage.StatusDeployed, 0)},
+			wantStatus: metav1.ConditionTrue, wantReason: capstanv1.InstallSucceededReason,
+		},
+		"a deployed manual rollback is a rollback": {
+			records: []*storage.Release{record(1, storage.StatusSuperseded, 0), record(2, storage.StatusDeployed, 1)},
+			prepare: func(r *capstanv1.Release) {
+				setCondition(r, capstanv1.ReleasedCondition, metav1.ConditionFalse, capstanv1.RollbackFailedReason, "interrupted")
+			},
+			wantStatus: metav1.ConditionTrue, wantReason: capstanv1.RollbackSucceededReason,
+		},
+		"a remediation keeps the failure it remediated": {
+			records: []*storage.Release{record(1, storage.StatusSuperseded, 0), record(2, storage.StatusFailed, 0), record(3, storage.StatusDeployed, 1)},
+			prepare: func(r *capstanv1.Release) {
+				setCondition(r, capstanv1.ReleasedCondition, metav1.ConditionFalse, capstanv1.UpgradeFailedReason, "upgrade of revision 2 failed")
+				setCondition(r, capstanv1.RemediatedCondition, metav1.ConditionTrue, capstanv1.RollbackSucceededReason, "rolled back")
+			},
+			wantStatus: metav1.ConditionFalse, wantReason: capstanv1.UpgradeFailedReason,
+		},
+		"a newest record that failed keeps the failure": {
+			records: []*storage.Release{record(1, storage.StatusDeployed, 0), record(2, storage.StatusFailed, 0)},
+			prepare: func(r *capstanv1.Release) {
+				setCondition(r, capstanv1.ReleasedCondition, metav1.ConditionFalse, capstanv1.UpgradeFailedReason, "upgrade of revision 2 failed")
+			},
+			wantStatus: metav1.ConditionFalse, wantReason: capstanv1.UpgradeFailedReason,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			rel := releaseAt(4)
+			if tc.prepare != nil {
+				tc.prepare(rel)
+			}
+			restoreReleased(rel, tc.records)
+			c := findCondition(rel, capstanv1.ReleasedCondition)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(tc.wantStatus))
+			g.Expect(c.Reason).To(Equal(tc.wantReason))
+		})
+	}
 }

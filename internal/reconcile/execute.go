@@ -180,7 +180,7 @@ func (s *session) writeAhead(ctx context.Context, p *plan) error {
 		return err
 	}
 	p.ownedBefore = owned
-	s.rel.Status.Inventory = inventoryOf(unionRefs(refsOf(p.objects), owned))
+	s.rel.Status.Inventory = inventoryOf(unionRefs(p.objectRefs(), owned))
 	if s.patcher == nil {
 		return nil
 	}
@@ -264,7 +264,7 @@ func (s *session) runHooks(ctx context.Context, p *plan, event string) error {
 // succeed prunes what the previous revision had and this one does not, records the revision as
 // deployed, supersedes the older one, prunes history and updates status.
 func (s *session) succeed(ctx context.Context, p *plan) error {
-	current := refsOf(p.objects)
+	current := p.objectRefs()
 	previous, err := s.previousRefs(ctx)
 	if err != nil {
 		return err
@@ -275,12 +275,13 @@ func (s *session) succeed(ctx context.Context, p *plan) error {
 	if err := s.store.UpdateStatus(ctx, rec); err != nil {
 		return s.storageError(err, "recording revision as deployed")
 	}
+	// The revision is deployed from here on: status says so even if what follows fails.
+	s.rel.Status.Inventory = inventoryOf(current, failed)
+	s.markSucceeded(p)
 	failpoint.Inject(failpoint.BetweenDeployedAndSuperseded)
 	if err := s.afterDeploy(ctx, rec.Version); err != nil {
 		return err
 	}
-	s.rel.Status.Inventory = inventoryOf(current, failed)
-	s.markSucceeded(p)
 	if err := s.refresh(ctx, rec.Version); err != nil {
 		return err
 	}
@@ -359,7 +360,7 @@ func (s *session) fail(ctx context.Context, p *plan, applied []apply.ObjectRef, 
 		// Everything written ahead stays but what cleanupOnFail deleted: the objects of a failed
 		// revision are pruned by the next successful action or in-sync reconcile.
 		cleaned := apply.Stale(applied, remaining)
-		s.rel.Status.Inventory = inventoryOf(apply.Stale(unionRefs(remaining, refsOf(p.objects), previous), cleaned))
+		s.rel.Status.Inventory = inventoryOf(apply.Stale(unionRefs(remaining, p.objectRefs(), previous), cleaned))
 	}
 	s.actionFailed = true
 	reason := failureReason(p.action)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -208,6 +209,7 @@ func deleteStale(ctx context.Context, a *apply.Applier, stale []apply.ObjectRef)
 // deletion failed are pruned again, and the inventory is the deployed revision's objects.
 func (s *session) settle(ctx context.Context) error {
 	syncStatusFromRecords(s.rel, s.records)
+	restoreReleased(s.rel, s.records)
 	objs, err := s.deployedObjects(ctx)
 	if err != nil {
 		return err
@@ -224,6 +226,32 @@ func (s *session) settle(ctx context.Context) error {
 		st.Failures, st.InstallFailures, st.UpgradeFailures = 0, 0, 0
 	}
 	return pruneErr
+}
+
+// restoreReleased sets Released=True when the newest record is deployed but Released says
+// otherwise: the action that wrote it succeeded, and a reconcile that failed after the record was
+// marked deployed (a superseding or refresh write refused) may not have said so. A remediation is
+// left as it is: its rollback deployed the newest record, but the action asked for failed.
+func restoreReleased(rel *capstanv1.Release, records []*storage.Release) {
+	last := lastRecord(records)
+	if last == nil || last.Info.Status != storage.StatusDeployed || findCondition(rel, capstanv1.RemediatedCondition) != nil {
+		return
+	}
+	if c := findCondition(rel, capstanv1.ReleasedCondition); c != nil && c.Status == metav1.ConditionTrue {
+		return
+	}
+	action := capstanv1.ActionUpgrade
+	switch {
+	case last.Info.RollbackRevision > 0:
+		action = capstanv1.ActionRollback
+	case last.Version == 1:
+		action = capstanv1.ActionInstall
+	}
+	if snap := rel.Status.History.ByRevision(last.Version); snap != nil && snap.Action != "" {
+		action = snap.Action
+	}
+	setCondition(rel, capstanv1.ReleasedCondition, metav1.ConditionTrue, successReason(action),
+		fmt.Sprintf("%s revision %d of %s %s", pastTense(action), last.Version, chartNameOf(last), chartVersionOf(last)))
 }
 
 // Accessors of a record's chart, tolerant of records without metadata.

@@ -28,8 +28,10 @@ type plan struct {
 	action capstanv1.ReleaseAction
 	// record is the pending record to create.
 	record *storage.Release
-	// objects are the release's objects, prepared, in install order.
+	// objects are the release's objects, prepared, in install order. A parked wait lets them go
+	// (slim) and keeps only their references, in refs.
 	objects []*unstructured.Unstructured
+	refs    []apply.ObjectRef
 	// crds are the chart's crds/ objects to apply first, per the CRD policy.
 	crds []*unstructured.Unstructured
 	// applier writes the objects.
@@ -54,6 +56,27 @@ type plan struct {
 	created []apply.ObjectRef
 	// ownedBefore is what the release owned before this revision, as writeAhead found it.
 	ownedBefore []apply.ObjectRef
+}
+
+// objectRefs returns the references of the release's objects, in install order.
+func (p *plan) objectRefs() []apply.ObjectRef {
+	if p.objects == nil && p.refs != nil {
+		return p.refs
+	}
+	return refsOf(p.objects)
+}
+
+// slim lets go of what a plan no longer needs once its objects are applied and it waits for
+// them: the objects themselves (their references are kept) and the record's manifest, values and
+// chart defaults, which no later write of the record takes from memory (storage.Store.UpdateStatus
+// writes back the stored ones). Parked waits hold their plans, hundreds at a time at scale.
+func (p *plan) slim() {
+	p.refs = p.objectRefs()
+	p.objects, p.crds = nil, nil
+	if p.record != nil {
+		p.record.Manifest, p.record.Config = "", nil
+		p.record.Chart.Values, p.record.Chart.Schema = nil, nil
+	}
 }
 
 // revisionNumber is the number of the next revision: one past the newest record.

@@ -60,7 +60,7 @@ func (r *Reconciler) newWaiting(s *session, p *plan, attempt string, applied []a
 	waiter := r.NewWaiter(s.c)
 	w := &waiting{s: s, p: p, key: client.ObjectKeyFromObject(s.rel), uid: s.rel.UID, attempt: attempt,
 		applied: applied, generation: s.rel.Generation, timeout: timeout, waiter: waiter,
-		report: startReport(waiter, refsOf(p.objects))}
+		report: startReport(waiter, p.objectRefs())}
 	if timeout > 0 {
 		w.deadline = r.now().Add(timeout)
 	}
@@ -169,6 +169,8 @@ func (s *session) park(ctx context.Context, w *waiting) error {
 			return err
 		}
 		s.previous, s.previousKnown, s.records, s.deployed = previous, true, nil, nil
+		s.userValues = nil
+		w.p.slim()
 	}
 	// Listed before its objects are watched, so the first events find it.
 	s.r.waits.put(w)

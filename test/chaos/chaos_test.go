@@ -46,6 +46,10 @@ func schemaGVK(group, kind string) schema.GroupVersionKind {
 // upgrade, roll back and uninstall, and checks the invariants after every recovery.
 func TestChaos(t *testing.T) {
 	long := os.Getenv("CAPSTAN_CHAOS") == "long"
+	if os.Getenv("CAPSTAN_CHAOS") == "faults" {
+		testFaultsOnly(t)
+		return
+	}
 	if testing.Short() && !long {
 		t.Skip("the chaos suite runs a local cluster; skipped in -short mode")
 	}
@@ -104,6 +108,25 @@ func TestChaos(t *testing.T) {
 		}
 	}
 }
+
+// testFaultsOnly runs only the API-fault cycle, faultsOnlyCycles times (CAPSTAN_CHAOS=faults): the
+// quick way to chase a failure of that cycle.
+func testFaultsOnly(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	m := &model{}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
+	table := map[string]*row{}
+	kills, cycles := 0, 0
+	for range faultsOnlyCycles {
+		h.ensureInstalled(ctx, m)
+		record(t, table, h.apiFaults(ctx, m, rng), &cycles, &kills, h)
+	}
+	t.Logf("%d cycles\n%s", cycles, formatTable(table, []string{apiWriteFaults}))
+}
+
+// faultsOnlyCycles is how many fault cycles CAPSTAN_CHAOS=faults runs.
+const faultsOnlyCycles = 8
 
 // ensureInstalled installs the model's Release if there is none, with a manager run of its own.
 func (h *harness) ensureInstalled(ctx context.Context, m *model) {

@@ -54,6 +54,9 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ctrl.SetLogger(logr.Discard())
 	h := &harness{t: t, dir: t.TempDir()}
+	if d := os.Getenv("CAPSTAN_CHAOS_DIR"); d != "" { // keep the manager logs for a post-mortem
+		h.dir = d
+	}
 	built := make(chan error, 1)
 	go func() { built <- h.build() }()
 	// A short request timeout lets the etcd pause outlast it within a short-mode cycle.
