@@ -75,6 +75,7 @@ func run() error {
 		Cache:                         cacheOpts,
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.ProbeAddr,
+		PprofBindAddress:              opts.PprofAddr,
 		LeaderElection:                opts.LeaderElection,
 		LeaderElectionID:              opts.ShardLeaderElectionID(),
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -126,13 +127,23 @@ func (b *clusterBench) startManager() {
 	b.managerLog = filepath.Join(b.t.TempDir(), "manager.log")
 	logFile, err := os.Create(b.managerLog)
 	b.must(err)
-	cmd := exec.Command(b.s.managerBin, "--metrics-bind-address="+metricsAddr,
-		"--health-probe-bind-address="+probeAddr, "--log-format=json", "--graceful-shutdown-timeout=30s")
+	args := []string{"--metrics-bind-address=" + metricsAddr,
+		"--health-probe-bind-address=" + probeAddr, "--log-format=json", "--graceful-shutdown-timeout=30s"}
+	profiles := os.Getenv("CAPSTAN_BENCH_PROFILE")
+	pprofAddr := ""
+	if profiles != "" {
+		pprofAddr = freeAddr(b.t)
+		args = append(args, "--pprof-bind-address="+pprofAddr)
+	}
+	cmd := exec.Command(b.s.managerBin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+b.cluster.Kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	b.must(cmd.Start())
 	b.manager, b.exited = cmd, make(chan struct{})
 	go func() { _ = cmd.Wait(); _ = logFile.Close(); close(b.exited) }()
+	if profiles != "" {
+		go b.snapshotHeaps(pprofAddr, profiles)
+	}
 	b.t.Cleanup(func() {
 		if b.t.Failed() {
 			fmt.Printf("--- manager log (last 40 lines of %s) ---\n%s\n", b.managerLog, b.logTail(40))
@@ -154,6 +165,36 @@ func (b *clusterBench) startManager() {
 	}
 	b.t.Fatalf("bin/manager was not ready within 60s:\n%s", b.logTail(40))
 }
+
+// snapshotHeaps saves the manager's heap profile every heapSnapshotEvery into dir (named
+// heap-N<n>-<seconds since start>.pb.gz) until it exits: CAPSTAN_BENCH_PROFILE=dir, to find
+// what the peak RSS holds with go tool pprof.
+func (b *clusterBench) snapshotHeaps(addr, dir string) {
+	start := time.Now()
+	tick := time.NewTicker(heapSnapshotEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-b.exited:
+			return
+		case <-tick.C:
+		}
+		resp, err := http.Get("http://" + addr + "/debug/pprof/heap")
+		if err != nil {
+			continue
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			continue
+		}
+		name := fmt.Sprintf("heap-N%d-%04d.pb.gz", b.n, int(time.Since(start).Seconds()))
+		_ = os.WriteFile(filepath.Join(dir, name), body, 0o600)
+	}
+}
+
+// heapSnapshotEvery is how often snapshotHeaps saves a profile.
+const heapSnapshotEvery = 15 * time.Second
 
 // stopManager sends SIGTERM and waits for the manager to exit; it is safe to call twice.
 func (b *clusterBench) stopManager() {
