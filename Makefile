@@ -39,13 +39,15 @@ COMMIT_DATE := $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-
 REPRO_BUILD_DATE := $(if $(filter command line environment,$(origin BUILD_DATE)),$(BUILD_DATE),$(COMMIT_DATE))
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 VERSION_PKG := github.com/capstan-dev/capstan/internal/version
+# The build tags of every binary (internal/version.BuildTags says why).
+BUILD_TAGS := kustomize_disable_go_plugin_support
 LDFLAGS := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(BUILD_DATE)
 RELEASE_LDFLAGS := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(REPRO_BUILD_DATE)
 
 .PHONY: build
 build: ## Build bin/manager and bin/capstan, stamped with VERSION, COMMIT and BUILD_DATE.
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/manager .
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/capstan ./cmd/capstan
+	$(GO) build -trimpath -tags '$(BUILD_TAGS)' -ldflags '$(LDFLAGS)' -o bin/manager .
+	$(GO) build -trimpath -tags '$(BUILD_TAGS)' -ldflags '$(LDFLAGS)' -o bin/capstan ./cmd/capstan
 
 # Where images are named and pushed: IMAGE_REPO/capstan (the manager) and IMAGE_REPO/capstan-cli.
 IMAGE_REPO ?=
@@ -82,8 +84,8 @@ release-dir:
 .PHONY: release-binaries
 release-binaries: release-dir ## The CLI and manager binaries of a release, per platform.
 	for p in $(RELEASE_PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; \
-	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(RELEASE_LDFLAGS)' -o $(RELEASE_DIR)/capstan-$$os-$$arch ./cmd/capstan; \
-	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(RELEASE_LDFLAGS)' -o $(RELEASE_DIR)/manager-$$os-$$arch .; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -tags '$(BUILD_TAGS)' -ldflags '$(RELEASE_LDFLAGS)' -o $(RELEASE_DIR)/capstan-$$os-$$arch ./cmd/capstan; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -tags '$(BUILD_TAGS)' -ldflags '$(RELEASE_LDFLAGS)' -o $(RELEASE_DIR)/manager-$$os-$$arch .; \
 	done
 
 # release-image pins an overlay of config/default (bin/.release-install) to the manager image's

@@ -60,7 +60,7 @@ stop_pidfile() {
 binaries() {
   if [ ! -x "$MANAGER" ] || [ ! -x "$CAPSTAN" ]; then
     log "building bin/manager and bin/capstan"
-    (cd "$ROOT" && go build -trimpath -o bin/manager . && go build -trimpath -o bin/capstan ./cmd/capstan)
+    (cd "$ROOT" && go build -trimpath -tags kustomize_disable_go_plugin_support -o bin/manager . && go build -trimpath -tags kustomize_disable_go_plugin_support -o bin/capstan ./cmd/capstan)
   fi
   (cd "$ROOT" && go build -trimpath -o bin/chartserver ./hack/chartserver)
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/capstan-dev/capstan/internal/version"
 )
 
 // The OCI labels (and annotations) every image and index carries.
@@ -197,7 +199,7 @@ func (b Build) compile(ctx context.Context, spec Spec, p v1.Platform) (string, e
 	out := filepath.Join(b.WorkDir, p.OS+"-"+p.Architecture, filepath.Base(spec.Path))
 	ldflags := fmt.Sprintf("-X %[1]s.version=%[2]s -X %[1]s.commit=%[3]s -X %[1]s.date=%[4]s", versionPkg, b.Version, b.Commit, b.BuildDate)
 	// #nosec G204 -- the go command and a package of this module.
-	cmd := exec.CommandContext(ctx, b.goCommand(), "build", "-trimpath", "-ldflags", ldflags, "-o", out, spec.Package)
+	cmd := exec.CommandContext(ctx, b.goCommand(), "build", "-trimpath", "-tags", version.BuildTags, "-ldflags", ldflags, "-o", out, spec.Package)
 	cmd.Dir = b.ModuleDir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Architecture)
 	if output, err := cmd.CombinedOutput(); err != nil {

@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/capstan-dev/capstan/internal/testenv"
+	"github.com/capstan-dev/capstan/internal/version"
 )
 
 // TestBuild_ldflagsStampBothBinaries builds the CLI and the manager the way `make build` does and
@@ -21,7 +22,7 @@ func TestBuild_ldflagsStampBothBinaries(t *testing.T) {
 	ldflags := "-X " + pkg + ".version=v9.8.7-test -X " + pkg + ".commit=0123abc -X " + pkg + ".date=2026-12-07T06:00:00Z"
 	dir := t.TempDir()
 	for name, target := range map[string]string{"capstan": "./cmd/capstan", "manager": "."} {
-		build := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", filepath.Join(dir, name), target)
+		build := exec.Command("go", "build", "-trimpath", "-tags", version.BuildTags, "-ldflags", ldflags, "-o", filepath.Join(dir, name), target)
 		build.Dir = testenv.RepoRoot()
 		out, err := build.CombinedOutput()
 		if err != nil {
@@ -56,5 +57,21 @@ func TestBuild_ldflagsStampBothBinaries(t *testing.T) {
 			}
 			g.Expect(strings.Count(string(out), "\n")).To(BeNumerically(">=", 1))
 		})
+	}
+}
+
+// TestBuildTags_noPluginPackage checks that with BuildTags the binaries import no "plugin"
+// package: a dependency that brings it back makes them cgo-linked and larger again.
+func TestBuildTags_noPluginPackage(t *testing.T) {
+	list := exec.Command("go", "list", "-deps", "-tags", version.BuildTags, ".", "./cmd/capstan")
+	list.Dir = testenv.RepoRoot()
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "plugin" {
+			t.Fatalf("built with -tags %s, the binaries still import the plugin package", version.BuildTags)
+		}
 	}
 }

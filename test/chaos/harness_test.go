@@ -29,6 +29,7 @@ import (
 	"github.com/capstan-dev/capstan/internal/repo"
 	"github.com/capstan-dev/capstan/internal/testenv"
 	"github.com/capstan-dev/capstan/internal/testsupport"
+	"github.com/capstan-dev/capstan/internal/version"
 )
 
 // namespace holds the suite's ChartRepository and Releases.
@@ -97,11 +98,8 @@ func must(t *testing.T, err error) {
 func (h *harness) build() error {
 	h.bin = filepath.Join(h.dir, "manager-failpoints")
 	plain := filepath.Join(h.dir, "manager")
-	for out, tags := range map[string]string{h.bin: "failpoints", plain: ""} {
-		args := []string{"build", "-trimpath", "-o", out}
-		if tags != "" {
-			args = append(args, "-tags", tags)
-		}
+	for out, tags := range map[string]string{h.bin: "failpoints," + version.BuildTags, plain: version.BuildTags} {
+		args := []string{"build", "-trimpath", "-o", out, "-tags", tags}
 		cmd := exec.Command("go", append(args, ".")...)
 		cmd.Dir = testenv.RepoRoot()
 		if b, err := cmd.CombinedOutput(); err != nil {

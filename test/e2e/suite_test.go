@@ -21,6 +21,7 @@ import (
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/testenv"
+	"github.com/capstan-dev/capstan/internal/version"
 )
 
 // The suite's shared state, set up once by BeforeSuite.
@@ -97,7 +98,7 @@ var _ = AfterEach(func() {
 // buildBinaries builds the manager, the CLI and the chart server into dir, as `make build` does.
 func buildBinaries(ctx context.Context, dir string) error {
 	for name, pkg := range map[string]string{"manager": ".", "capstan": "./cmd/capstan", "chartserver": "./hack/chartserver"} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(dir, name), pkg)
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", version.BuildTags, "-o", filepath.Join(dir, name), pkg)
 		cmd.Dir = repoRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build %s: %w\n%s", pkg, err, out)

@@ -35,6 +35,7 @@ import (
 	"github.com/capstan-dev/capstan/internal/chart"
 	"github.com/capstan-dev/capstan/internal/repo"
 	"github.com/capstan-dev/capstan/internal/testenv"
+	"github.com/capstan-dev/capstan/internal/version"
 )
 
 // The manager's identity in config/default.
@@ -133,10 +134,7 @@ func randomHex(n int) string {
 
 // goBuild builds pkg of this repository into out, with the build tags given.
 func goBuild(ctx context.Context, out, pkg string, tags ...string) error {
-	args := []string{"build", "-trimpath", "-o", out}
-	if len(tags) > 0 {
-		args = append(args, "-tags", strings.Join(tags, ","))
-	}
+	args := []string{"build", "-trimpath", "-o", out, "-tags", strings.Join(append(tags, version.BuildTags), ",")}
 	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
 	cmd.Dir = testenv.RepoRoot()
 	if b, err := cmd.CombinedOutput(); err != nil {
