@@ -169,7 +169,7 @@ func (r *ReleaseReconciler) wakeWaiting(_ context.Context, q workqueue.TypedRate
 func (r *ReleaseReconciler) mapBy(index string, key func(client.Object) string) handler.MapFunc {
 	return func(ctx context.Context, obj client.Object) []ctrl.Request {
 		var list capstanv1.ReleaseList
-		if err := r.List(ctx, &list, client.MatchingFields{index: key(obj)}); err != nil {
+		if err := r.List(ctx, &list, client.MatchingFields{index: key(obj)}, client.UnsafeDisableDeepCopy); err != nil {
 			ctrl.LoggerFrom(ctx).Error(err, "listing Releases to notify", "index", index)
 			return nil
 		}

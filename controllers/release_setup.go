@@ -152,6 +152,7 @@ func addReleaseIndexes(ctx context.Context, idx client.FieldIndexer) error {
 			}
 			return out
 		},
+		reconcile.ReleaseNameIndex: func(rel *capstanv1.Release) []string { return []string{rel.GetReleaseName()} },
 		indexValuesFrom: func(rel *capstanv1.Release) []string {
 			out := make([]string, 0, len(rel.Spec.ValuesFrom))
 			for _, v := range rel.Spec.ValuesFrom {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -26,6 +27,9 @@ type procSample struct {
 	cpu time.Duration
 	// peakRSS is VmHWM, the largest resident set the process has had, in bytes.
 	peakRSS int64
+	// anonRSS is RssAnon, the anonymous (heap, stacks) part of the resident set now, in bytes:
+	// the resident set less the pages of the binary and other files the process maps.
+	anonRSS int64
 }
 
 // readProc samples the CPU time and peak RSS of process pid.
@@ -53,15 +57,58 @@ func readProc(pid int) (procSample, error) {
 		return s, err
 	}
 	for _, line := range strings.Split(string(status), "\n") {
-		if v, found := strings.CutPrefix(line, "VmHWM:"); found {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				return s, fmt.Errorf("unexpected VmHWM line %q", line)
+		for field, into := range map[string]*int64{"VmHWM:": &s.peakRSS, "RssAnon:": &s.anonRSS} {
+			if v, found := strings.CutPrefix(line, field); found {
+				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				if err != nil {
+					return s, fmt.Errorf("unexpected %s line %q", field, line)
+				}
+				*into = kb << 10
 			}
-			s.peakRSS = kb << 10
 		}
 	}
 	return s, nil
+}
+
+// anonPeak follows the largest RssAnon of a process, sampled every anonSampleEvery: the kernel
+// keeps a peak of the whole resident set (VmHWM) but not of its anonymous part.
+type anonPeak struct {
+	mu   sync.Mutex
+	peak int64
+}
+
+// anonSampleEvery is how often anonPeak samples.
+const anonSampleEvery = 250 * time.Millisecond
+
+// follow samples pid until done is closed.
+func (a *anonPeak) follow(pid int, done <-chan struct{}) {
+	tick := time.NewTicker(anonSampleEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		if s, err := readProc(pid); err == nil {
+			a.observe(s.anonRSS)
+		}
+	}
+}
+
+func (a *anonPeak) observe(v int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.peak = max(a.peak, v)
+}
+
+// take returns the peak since the last take and starts a new one.
+func (a *anonPeak) take() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.peak
+	a.peak = 0
+	return p
 }
 
 // sample is one Prometheus series: its labels and value.

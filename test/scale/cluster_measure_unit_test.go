@@ -88,5 +88,7 @@ func TestReadProc_thisProcess(t *testing.T) {
 	s, err := readProc(os.Getpid())
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(s.peakRSS).To(BeNumerically(">", 1<<20), "a Go test binary holds more than 1 MiB")
+	g.Expect(s.anonRSS).To(BeNumerically(">", 0))
+	g.Expect(s.anonRSS).To(BeNumerically("<=", s.peakRSS))
 	g.Expect(s.cpu).To(BeNumerically(">=", 0))
 }

@@ -52,6 +52,7 @@ type clusterBench struct {
 	floor      *tracker
 	manager    *exec.Cmd
 	managerLog string
+	anon       anonPeak
 	metricsURL string
 	exited     chan struct{}
 }
@@ -141,6 +142,7 @@ func (b *clusterBench) startManager() {
 	b.must(cmd.Start())
 	b.manager, b.exited = cmd, make(chan struct{})
 	go func() { _ = cmd.Wait(); _ = logFile.Close(); close(b.exited) }()
+	go b.anon.follow(cmd.Process.Pid, b.exited)
 	if profiles != "" {
 		go b.snapshotHeaps(pprofAddr, profiles)
 	}
@@ -258,6 +260,7 @@ func (b *clusterBench) sample(ctx context.Context) phaseSample {
 // until every Release is Ready, and reports the phase.
 func (b *clusterBench) capstanPhase(ctx context.Context, name string, act func(context.Context)) benchRow {
 	before := b.sample(ctx)
+	b.anon.take()
 	act(ctx)
 	took, err := b.releases.wait(ctx, fmt.Sprintf("N=%d capstan %s", b.n, name), b.s.timeoutFor(b.n))
 	b.must(err)
@@ -270,7 +273,7 @@ func (b *clusterBench) capstanPhase(ctx context.Context, name string, act func(c
 	fmt.Printf("  API server writes from every client (controller-manager, scheduler and kwok included):\n    %s\n",
 		strings.Join(sw.lines(b.n), "\n    "))
 	return benchRow{n: b.n, system: "Capstan " + name, wall: wall,
-		p50: percentile(took, 50), p90: percentile(took, 90), peakRSS: after.proc.peakRSS,
+		p50: percentile(took, 50), p90: percentile(took, 90), peakRSS: after.proc.peakRSS, anonRSS: b.anon.take(),
 		cpu: after.proc.cpu - before.proc.cpu,
 		writes: fmt.Sprintf("%.1f (%.1f dry-run) of %.1f", cw.total()/float64(b.n), dry/float64(b.n),
 			cw.requests()/float64(b.n)),

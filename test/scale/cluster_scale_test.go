@@ -128,6 +128,7 @@ type benchRow struct {
 	wall     time.Duration
 	p50, p90 time.Duration
 	peakRSS  int64         // bytes; 0 when not measured
+	anonRSS  int64         // the phase's peak anonymous RSS, bytes; 0 when not measured
 	cpu      time.Duration // -1 when not measured
 	writes   string
 	idleCPU  string
@@ -164,6 +165,9 @@ func (r benchRow) String() string {
 	rss, cpu := "—", "—"
 	if r.peakRSS > 0 {
 		rss = fmt.Sprintf("%.0f MiB", float64(r.peakRSS)/(1<<20))
+		if r.anonRSS > 0 {
+			rss += fmt.Sprintf(" (%.0f anon)", float64(r.anonRSS)/(1<<20))
+		}
 	}
 	if r.cpu >= 0 {
 		cpu = fmt.Sprintf("%.1f", r.cpu.Seconds())
