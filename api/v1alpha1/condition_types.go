@@ -186,6 +186,11 @@ const (
 	// takeOwnership is false. Nothing was written.
 	OwnershipConflictReason = "OwnershipConflict"
 
+	// FieldConflictReason is used on Ready=False and Stalled=True when applying the release's
+	// objects would take fields another field manager owns and spec.upgrade.conflicts does not
+	// allow it. status.conflicts lists the fields. Nothing was written.
+	FieldConflictReason = "FieldConflict"
+
 	// ReleaseNameConflictReason is used on Ready=False and Stalled=True when another Release
 	// already manages the same release name in the same storage namespace. Nothing was written.
 	ReleaseNameConflictReason = "ReleaseNameConflict"

@@ -170,6 +170,65 @@ type Upgrade struct {
 	// release name.
 	// +optional
 	TakeOwnership bool `json:"takeOwnership,omitempty"`
+
+	// Conflicts says what happens when applying the release's objects would take a field that
+	// another field manager owns with a different value: Fail (the default) stalls the Release
+	// with FieldConflict and lists the fields in status.conflicts, Force takes the fields over,
+	// Yield leaves the listed fields to their other manager. It governs every write of the
+	// release's objects after the first install: upgrades, rollbacks and drift corrections.
+	// Fields of helm's field manager on a release Capstan took over from helm are the
+	// release's own and are always taken over.
+	// +optional
+	Conflicts *Conflicts `json:"conflicts,omitempty"`
+}
+
+// ConflictPolicy says what an apply does with a field another field manager owns.
+// +kubebuilder:validation:Enum=Fail;Force;Yield
+type ConflictPolicy string
+
+const (
+	// ConflictFail stalls the Release with FieldConflict, naming the objects, fields and
+	// managers in its Ready condition and in status.conflicts. Nothing is written.
+	ConflictFail ConflictPolicy = "Fail"
+	// ConflictForce takes every conflicting field over from its other manager.
+	ConflictForce ConflictPolicy = "Force"
+	// ConflictYield leaves the fields that conflicts.yield lists to the other manager that owns
+	// them: Capstan does not apply them while another manager owns them. Conflicts on other
+	// fields fail as with Fail.
+	ConflictYield ConflictPolicy = "Yield"
+)
+
+// Conflicts configures how field-manager conflicts are handled.
+// +kubebuilder:validation:XValidation:rule="has(self.policy) && self.policy == 'Yield' ? has(self.yield) && size(self.yield) > 0 : !has(self.yield)",message="yield is required with policy Yield and allowed only with it",fieldPath=".yield"
+type Conflicts struct {
+	// Policy is Fail, Force or Yield. Defaults to Fail.
+	// +kubebuilder:default="Fail"
+	// +optional
+	Policy ConflictPolicy `json:"policy,omitempty"`
+
+	// Yield lists the fields Capstan leaves to other field managers, such as /spec/replicas of
+	// a Deployment an autoscaler scales. A listed field that no other manager owns is applied
+	// as the chart renders it, so a new object gets the chart's value. Only with policy Yield.
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	Yield []FieldRule `json:"yield,omitempty"`
+}
+
+// FieldRule names fields of some of the release's objects.
+type FieldRule struct {
+	// Paths are JSON Pointers (RFC 6901) to the fields, such as /spec/replicas. A path names an
+	// object field and everything under it; a list is named as a whole (its elements cannot
+	// be named one by one).
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=512
+	// +kubebuilder:validation:items:Pattern=`^(/([^/~]|~[01])*)+$`
+	// +required
+	Paths []string `json:"paths"`
+
+	// Target selects the objects the rule applies to; every object of the release when empty.
+	// +optional
+	Target *ObjectSelector `json:"target,omitempty"`
 }
 
 // Rollback configures rollbacks.

@@ -142,6 +142,22 @@ func (in *Release) GetDriftMode() DriftDetectionMode {
 	return in.Spec.DriftDetection.Mode
 }
 
+// GetConflictPolicy returns spec.upgrade.conflicts.policy, or Fail when it is not set.
+func (in *Release) GetConflictPolicy() ConflictPolicy {
+	if u := in.Spec.Upgrade; u == nil || u.Conflicts == nil || u.Conflicts.Policy == "" {
+		return ConflictFail
+	}
+	return in.Spec.Upgrade.Conflicts.Policy
+}
+
+// GetYieldRules returns spec.upgrade.conflicts.yield when the policy is Yield, or nil.
+func (in *Release) GetYieldRules() []FieldRule {
+	if in.GetConflictPolicy() != ConflictYield {
+		return nil
+	}
+	return in.Spec.Upgrade.Conflicts.Yield
+}
+
 // GetValues decodes spec.values into a map; numbers become float64, as in a values file. It
 // returns an empty, non-nil map when spec.values is not set.
 func (in *Release) GetValues() (map[string]any, error) {

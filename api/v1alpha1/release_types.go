@@ -411,6 +411,31 @@ type ReleaseStatus struct {
 	// signer. Empty when no verification is configured or the last one failed.
 	// +optional
 	Verification *VerificationStatus `json:"verification,omitempty"`
+
+	// Conflicts lists the fields of the last attempt that other field managers own with a
+	// different value, when spec.upgrade.conflicts made it fail (at most 20; the FieldConflict
+	// condition message counts them all). Empty once an apply passes.
+	// +kubebuilder:validation:MaxItems=20
+	// +optional
+	Conflicts []FieldConflict `json:"conflicts,omitempty"`
+}
+
+// FieldConflict is one field of a live object that another field manager owns.
+type FieldConflict struct {
+	// Object names the object as Kind/namespace/name, or Kind/name when cluster-scoped.
+	// +kubebuilder:validation:MaxLength=600
+	// +required
+	Object string `json:"object"`
+
+	// Field is the conflicting field as the API server names it, such as .spec.replicas.
+	// +kubebuilder:validation:MaxLength=1024
+	// +required
+	Field string `json:"field"`
+
+	// Manager is the field manager that owns the field, such as kube-controller-manager.
+	// +kubebuilder:validation:MaxLength=256
+	// +required
+	Manager string `json:"manager"`
 }
 
 // Release installs a Helm chart from a ChartRepository into the cluster and keeps it at the

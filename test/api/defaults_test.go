@@ -48,7 +48,7 @@ var _ = Describe("Defaults", func() {
 	It("agrees with the getters, which hold the same defaults for objects never sent to the apiserver", func(ctx SpecContext) {
 		local := &capstanv1.Release{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}}
 		local.Spec.Chart = capstanv1.ChartTemplate{Name: "hello", RepositoryRef: capstanv1.RepositoryReference{Name: "examples"}}
-		local.Spec.Install, local.Spec.Upgrade = &capstanv1.Install{}, &capstanv1.Upgrade{}
+		local.Spec.Install, local.Spec.Upgrade = &capstanv1.Install{}, &capstanv1.Upgrade{Conflicts: &capstanv1.Conflicts{}}
 		local.Spec.Uninstall, local.Spec.DriftDetection = &capstanv1.Uninstall{}, &capstanv1.DriftDetection{}
 		stored := local.DeepCopy()
 		Expect(k8sClient.Create(ctx, stored)).To(Succeed())
@@ -61,6 +61,8 @@ var _ = Describe("Defaults", func() {
 		Expect(stored.GetUpgradeCRDs()).To(Equal(local.GetUpgradeCRDs()))
 		Expect(stored.GetDeletionPropagation()).To(Equal(local.GetDeletionPropagation()))
 		Expect(stored.GetDriftMode()).To(Equal(local.GetDriftMode()))
+		Expect(stored.GetConflictPolicy()).To(Equal(local.GetConflictPolicy()))
+		Expect(stored.Spec.Upgrade.Conflicts.Policy).To(Equal(capstanv1.ConflictFail))
 		Expect(stored.Spec.Interval).NotTo(BeNil(), "the create response carries the schema defaults")
 	})
 
