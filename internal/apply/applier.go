@@ -25,6 +25,15 @@ type Options struct {
 	Force bool
 	// ForceConflicts takes fields over from other field managers instead of failing on a conflict.
 	ForceConflicts bool
+	// Yield names, per object, fields left to other field managers: a field under one of its
+	// pointers that another manager owns with another value is left out of what is applied
+	// (whatever ForceConflicts says); one nobody else owns is applied as given.
+	Yield YieldFunc
+	// TakeOver names field managers whose fields Capstan's manager takes over when it writes an
+	// object they wrote (helm's, for a release taken over from helm): after the apply, their
+	// managedFields entries are merged into Capstan's and the object is applied again, so that
+	// the fields the new revision no longer has are removed (see MigrationPatch).
+	TakeOver []string
 	// CRDTimeout bounds the wait for new CRDs to become Established (default one minute).
 	CRDTimeout time.Duration
 	// DeletionPropagation is used when pruning and uninstalling (default background).
@@ -169,9 +178,10 @@ func (a *Applier) DryRunSeen(ctx context.Context, objs []*unstructured.Unstructu
 	crdScopes := crdScopes(objs)
 	seen := Seen{New: map[string]bool{}, Unchanged: map[string]bool{}}
 	var failures, immutable []Failure
+	var conflicts []Conflict
 	for _, obj := range objs {
 		answer := obj.DeepCopy()
-		err := a.apply(ctx, answer, client.DryRunAll)
+		err := a.write(ctx, answer, client.DryRunAll)
 		if err == nil {
 			id := RefOf(obj).ID()
 			switch rv := answer.GetResourceVersion(); {
@@ -191,7 +201,15 @@ func (a *Applier) DryRunSeen(ctx context.Context, objs []*unstructured.Unstructu
 			}
 			continue
 		}
+		if c := ConflictsOf(RefOf(obj), err); len(c) > 0 {
+			conflicts = append(conflicts, c...)
+			failures = append(failures, failureOf(RefOf(obj), err))
+			continue
+		}
 		failures = append(failures, failureOf(RefOf(obj), err))
+	}
+	if len(conflicts) > 0 && len(failures) == len(conflictedObjects(conflicts)) {
+		return seen, &FieldConflictError{Conflicts: conflicts}
 	}
 	if len(failures) > 0 {
 		return seen, &DryRunError{Failures: failures}
@@ -202,14 +220,52 @@ func (a *Applier) DryRunSeen(ctx context.Context, objs []*unstructured.Unstructu
 	return seen, nil
 }
 
+// apply sends obj as a server-side apply of Capstan's field manager with the options given, and
+// leaves the API server's answer in obj.
 func (a *Applier) apply(ctx context.Context, obj *unstructured.Unstructured, extra ...client.ApplyOption) error {
 	obj.SetManagedFields(nil)
 	obj.SetResourceVersion("")
 	opts := append([]client.ApplyOption{client.FieldOwner(FieldManager)}, extra...)
-	if a.opts.ForceConflicts {
-		opts = append(opts, client.ForceOwnership)
-	}
 	return a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), opts...)
+}
+
+// write applies obj, forcing when ForceConflicts says so, and leaves the answer in obj. When
+// Yield names fields of obj, it applies without forcing first: the fields of the conflicts that
+// Yield covers are then left out of obj, and the rest is applied again, forced when
+// ForceConflicts says so, else failing on the conflicts that remain.
+func (a *Applier) write(ctx context.Context, obj *unstructured.Unstructured, extra ...client.ApplyOption) error {
+	forced := extra
+	if a.opts.ForceConflicts {
+		forced = append(append([]client.ApplyOption{}, extra...), client.ForceOwnership)
+	}
+	var pointers []string
+	if a.opts.Yield != nil {
+		pointers = a.opts.Yield(RefOf(obj))
+	}
+	if len(pointers) == 0 {
+		return a.apply(ctx, obj, forced...)
+	}
+	first := obj.DeepCopy()
+	err := a.apply(ctx, first, extra...)
+	conflicts := ConflictsOf(RefOf(obj), err)
+	covering, _ := Yielded(conflicts, pointers)
+	if len(conflicts) == 0 || (len(covering) == 0 && !a.opts.ForceConflicts) {
+		obj.Object = first.Object
+		return err
+	}
+	for _, p := range covering {
+		removePointer(obj.Object, p)
+	}
+	return a.apply(ctx, obj, forced...)
+}
+
+// conflictedObjects returns the IDs of the objects conflicts are about.
+func conflictedObjects(conflicts []Conflict) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range conflicts {
+		out[c.Ref.ID()] = true
+	}
+	return out
 }
 
 // Apply writes objs with server-side apply in stages: CRDs and Namespaces first, then — once every CRD
@@ -239,7 +295,10 @@ func (a *Applier) applyAll(ctx context.Context, objs []*unstructured.Unstructure
 	for _, obj := range objs {
 		ref := RefOf(obj)
 		written := obj.DeepCopy()
-		err := a.apply(ctx, written)
+		err := a.write(ctx, written)
+		if err == nil && len(a.opts.TakeOver) > 0 && ownedBy(written, a.opts.TakeOver) {
+			written, err = a.takeOver(ctx, obj, written)
+		}
 		if err != nil && isImmutable(err) && a.opts.Force {
 			written = nil
 			err = a.recreate(ctx, obj)
@@ -279,7 +338,18 @@ func (a *Applier) recreate(ctx context.Context, obj *unstructured.Unstructured) 
 	if err != nil {
 		return fmt.Errorf("waiting for %s to be deleted before recreating it: %w", ref, err)
 	}
-	return a.apply(ctx, obj.DeepCopy())
+	return a.write(ctx, obj.DeepCopy())
+}
+
+// takeOver hands the fields TakeOver's managers own in the object written (the answer to
+// applying obj) to Capstan's field manager and applies obj again, which removes the fields
+// only they had and obj no longer has. It returns the answer to the second apply.
+func (a *Applier) takeOver(ctx context.Context, obj, written *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	if _, err := a.migrate(ctx, written); err != nil {
+		return written, err
+	}
+	again := obj.DeepCopy()
+	return again, a.write(ctx, again)
 }
 
 // WaitForCRDs waits until every CRD among objs reports Established, bounded by CRDTimeout.

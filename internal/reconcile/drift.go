@@ -46,21 +46,21 @@ func (s *session) detectDrift(ctx context.Context) ([]apply.Change, error) {
 	return changes, nil
 }
 
-// ignoreFunc turns spec.driftDetection.ignore into the pointers to leave out for one object.
+// ignoreFunc turns spec.driftDetection.ignore, and the fields spec.upgrade.conflicts yields to
+// other field managers, into the pointers to leave out for one object.
 func ignoreFunc(rel *capstanv1.Release) apply.IgnoreFunc {
-	dd := rel.Spec.DriftDetection
-	if dd == nil || len(dd.Ignore) == 0 {
+	var rules []capstanv1.FieldRule
+	if dd := rel.Spec.DriftDetection; dd != nil {
+		for _, r := range dd.Ignore {
+			rules = append(rules, capstanv1.FieldRule{Paths: r.Paths, Target: r.Target})
+		}
+	}
+	rules = append(rules, rel.GetYieldRules()...)
+	if len(rules) == 0 {
 		return nil
 	}
 	return func(r apply.ObjectRef) []string {
-		ref := capstanv1.ObjectRef{Namespace: r.Namespace, Name: r.Name, Group: r.Group, Kind: r.Kind}
-		var out []string
-		for _, rule := range dd.Ignore {
-			if rule.Target.Matches(ref) {
-				out = append(out, rule.Paths...)
-			}
-		}
-		return out
+		return fieldRulePaths(rules, r)
 	}
 }
 

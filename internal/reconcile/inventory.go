@@ -210,6 +210,7 @@ func deleteStale(ctx context.Context, a *apply.Applier, stale []apply.ObjectRef)
 func (s *session) settle(ctx context.Context) error {
 	syncStatusFromRecords(s.rel, s.records)
 	restoreReleased(s.rel, s.records)
+	s.rel.Status.Conflicts = nil
 	objs, err := s.deployedObjects(ctx)
 	if err != nil {
 		return err

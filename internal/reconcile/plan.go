@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -145,9 +146,16 @@ func (s *session) newPlan(upgrade bool) *plan {
 	} else if i := spec.Install; i != nil {
 		p.noWait, p.noHooks, p.takeOwnership = i.DisableWait, i.DisableHooks, i.TakeOwnership
 	}
-	p.forceConflicts = s.takingOver()
+	p.forceConflicts = s.forcingConflicts()
 	p.applier = s.newApplier(p.takeOwnership, p.force, p.forceConflicts)
 	return p
+}
+
+// forcingConflicts reports whether an install, upgrade or rollback takes conflicting fields over
+// from other field managers: with spec.upgrade.conflicts Force, and in the revision that takes a
+// release over from helm, whose fields are the release's own.
+func (s *session) forcingConflicts() bool {
+	return s.rel.GetConflictPolicy() == capstanv1.ConflictForce || s.takingOver()
 }
 
 // takingOver reports whether the newest record was written by helm rather than this Release:
@@ -157,13 +165,44 @@ func (s *session) takingOver() bool {
 	return last != nil && last.Labels[ReleaseUIDLabel] != string(s.rel.UID)
 }
 
-// newApplier returns an applier for the Release's objects through its client.
+// newApplier returns an applier for the Release's objects through its client. It yields the
+// fields spec.upgrade.conflicts lists and takes over the fields of helm's field manager, and in
+// the revision that takes a release over from helm also those of kubectl's client-side apply.
 func (s *session) newApplier(takeOwnership, force, forceConflicts bool) *apply.Applier {
+	takeOver := []string{helmFieldManager}
+	if s.takingOver() {
+		takeOver = append(takeOver, kubectlClientSideManager)
+	}
 	return apply.New(s.c, s.owner, apply.Options{
 		TakeOwnership: takeOwnership, Force: force, ForceConflicts: forceConflicts,
+		Yield: yieldFunc(s.rel), TakeOver: takeOver,
 		DeletionPropagation: metav1.DeletionPropagation(capitalize(string(s.rel.GetDeletionPropagation()))),
 		InSync:              s.r.inSyncOf(s.rel),
 	})
+}
+
+// yieldFunc turns spec.upgrade.conflicts.yield into the pointers to leave to other field
+// managers for one object, or nil without policy Yield.
+func yieldFunc(rel *capstanv1.Release) apply.YieldFunc {
+	rules := rel.GetYieldRules()
+	if len(rules) == 0 {
+		return nil
+	}
+	return func(r apply.ObjectRef) []string {
+		return fieldRulePaths(rules, r)
+	}
+}
+
+// fieldRulePaths returns the paths of the rules whose target selects the object.
+func fieldRulePaths(rules []capstanv1.FieldRule, r apply.ObjectRef) []string {
+	ref := capstanv1.ObjectRef{Namespace: r.Namespace, Name: r.Name, Group: r.Group, Kind: r.Kind}
+	var out []string
+	for _, rule := range rules {
+		if rule.Target.Matches(ref) {
+			out = append(out, rule.Paths...)
+		}
+	}
+	return out
 }
 
 // capitalize turns the API's lower-case propagation policy into Kubernetes' spelling.
@@ -270,6 +309,7 @@ func (s *session) chartCRDs(ctx context.Context, res *render.Result, upgrade boo
 // served (or defined by the release's CRDs), every object passes a server-side dry-run, and none
 // belongs to someone else.
 func (s *session) preflight(ctx context.Context, p *plan) error {
+	s.rel.Status.Conflicts = nil
 	if _, err := storage.CheckSize(p.record); err != nil {
 		return stallErr(capstanv1.RecordTooLargeReason, err)
 	}
@@ -326,43 +366,28 @@ func (s *session) checkOwnership(ctx context.Context, a *apply.Applier, objs []*
 	return nil
 }
 
-// helmFieldManager is the field manager of the helm CLI, the previous owner of a release the
-// Release took over.
-const helmFieldManager = "helm"
+// Field managers whose fields a Release takes over: helm's (helm 3 writes client-side, helm 4
+// applies server-side, both as "helm"), the previous owner of a release taken over from helm,
+// and kubectl's client-side apply, with which objects are often written before helm adopts them.
+const (
+	helmFieldManager         = "helm"
+	kubectlClientSideManager = "kubectl-client-side-apply"
+)
 
 // onlyHelmConflicts reports whether a dry-run failed only on field-manager conflicts with the
 // helm CLI's manager. Fields helm applied before a takeover are the release's own, so they are
 // taken over; conflicts with any other manager (an autoscaler, a person) still fail.
 func onlyHelmConflicts(err error) bool {
-	var dry *apply.DryRunError
-	if !errors.As(err, &dry) || len(dry.Failures) == 0 {
+	var fc *apply.FieldConflictError
+	if !errors.As(err, &fc) || len(fc.Conflicts) == 0 {
 		return false
 	}
-	for _, f := range dry.Failures {
-		if !apierrors.IsConflict(f.Err) || !conflictsOnlyWith(f.Err, helmFieldManager) {
+	for _, c := range fc.Conflicts {
+		if c.Manager != helmFieldManager {
 			return false
 		}
 	}
 	return true
-}
-
-// conflictsOnlyWith reports whether every field-manager conflict of an apply error names manager.
-func conflictsOnlyWith(err error, manager string) bool {
-	var status apierrors.APIStatus
-	if !errors.As(err, &status) || status.Status().Details == nil {
-		return false
-	}
-	found := false
-	for _, c := range status.Status().Details.Causes {
-		if c.Type != metav1.CauseTypeFieldManagerConflict {
-			continue
-		}
-		found = true
-		if !strings.HasPrefix(c.Message, fmt.Sprintf("conflict with %q", manager)) {
-			return false
-		}
-	}
-	return found
 }
 
 // stripOwnership removes the release ownership metadata from a crds/ CRD: as in Helm, such CRDs
@@ -383,6 +408,7 @@ func stripOwnership(obj *unstructured.Unstructured) {
 // are retried) or a namespace or kind is missing (then they wait).
 func (s *session) applyError(err error, reason string) error {
 	var (
+		fc   *apply.FieldConflictError
 		own  *apply.OwnershipConflictError
 		dry  *apply.DryRunError
 		imm  *apply.ImmutableFieldError
@@ -391,6 +417,9 @@ func (s *session) applyError(err error, reason string) error {
 	switch {
 	case errors.As(err, &own):
 		return stallErr(capstanv1.OwnershipConflictReason, errors.New(describeFailures(own.Error(), own.Conflicts)))
+	case errors.As(err, &fc):
+		s.rel.Status.Conflicts = fieldConflicts(fc.Conflicts)
+		return stallErr(capstanv1.FieldConflictReason, err)
 	case errors.As(err, &imm):
 		return stallErr(capstanv1.ImmutableFieldChangedReason, errors.New(describeFailures(imm.Error(), imm.Failures)))
 	case errors.As(err, &dry):
@@ -472,4 +501,31 @@ func apiErrOrNil(reason string, err error) error {
 		return nil
 	}
 	return apiErr(reason, err)
+}
+
+// maxStatusConflicts bounds status.conflicts, as the CRD does.
+const maxStatusConflicts = 20
+
+// fieldConflicts turns conflicts into status.conflicts, sorted and at most maxStatusConflicts.
+// A conflict names an object, a field path and a manager, never a value, so a Secret's is
+// shown too.
+func fieldConflicts(conflicts []apply.Conflict) []capstanv1.FieldConflict {
+	out := make([]capstanv1.FieldConflict, 0, len(conflicts))
+	for _, c := range conflicts {
+		out = append(out, capstanv1.FieldConflict{Object: c.Ref.String(), Field: c.Field, Manager: c.Manager})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Object != b.Object {
+			return a.Object < b.Object
+		}
+		if a.Field != b.Field {
+			return a.Field < b.Field
+		}
+		return a.Manager < b.Manager
+	})
+	if len(out) > maxStatusConflicts {
+		out = out[:maxStatusConflicts]
+	}
+	return out
 }

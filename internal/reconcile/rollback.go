@@ -79,7 +79,7 @@ func (s *session) planRollback(ctx context.Context, target *storage.Release, rev
 	if rb := s.rel.Spec.Rollback; rb != nil {
 		p.noWait, p.noHooks, p.force = rb.DisableWait, rb.DisableHooks, rb.Force
 	}
-	p.forceConflicts = s.takingOver()
+	p.forceConflicts = s.forcingConflicts()
 	p.applier = s.newApplier(false, p.force, p.forceConflicts)
 	return p, s.preflight(ctx, p)
 }
