@@ -82,6 +82,7 @@ var _ = BeforeSuite(func() {
 	charts.publish("widgets", "1.0.0", "1.1.0")
 	charts.publish("vault", "1.0.0")
 	charts.publish("gadgets", "1.0.0")
+	charts.publish("scaled", "1.0.0", "2.0.0")
 
 	startManager()
 })
