@@ -109,5 +109,7 @@ var _ = Describe("Samples", func() {
 		Expect(rel.GetUpgradeRemediation().GetRetries()).To(BeNumerically(">", 0))
 		Expect(rel.GetDriftMode()).To(Equal(capstanv1.DriftDetectionEnabled))
 		Expect(rel.Spec.DriftDetection.Ignore).NotTo(BeEmpty())
+		Expect(rel.GetConflictPolicy()).To(Equal(capstanv1.ConflictYield))
+		Expect(rel.GetYieldRules()).NotTo(BeEmpty())
 	})
 })
