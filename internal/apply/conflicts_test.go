@@ -43,9 +43,9 @@ func TestConflictsOf(t *testing.T) {
 				{Ref: ref, Field: ".spec.paused", Manager: "something else"},
 			},
 		},
-		"no error":                     {},
+		"no error":                      {},
 		"a conflict of resourceVersion": {err: apierrors.NewConflict(appsv1.Resource("deployments"), "web", errors.New("changed"))},
-		"another error":                {err: errors.New("boom")},
+		"another error":                 {err: errors.New("boom")},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -121,7 +121,7 @@ func fields(t *testing.T, set string) *metav1.FieldsV1 {
 	if !json.Valid([]byte(set)) {
 		t.Fatalf("invalid fields %s", set)
 	}
-	return &metav1.FieldsV1{Raw: []byte(set)}
+	return metav1.NewFieldsV1(set)
 }
 
 func TestMigrationPatch(t *testing.T) {
@@ -198,7 +198,7 @@ func TestMigrationPatch(t *testing.T) {
 			g.Expect(json.Unmarshal(ops[0].Value, &entries)).To(Succeed())
 			var got []owned
 			for _, e := range entries {
-				got = append(got, owned{e.Manager, string(e.Operation), e.Subresource, string(e.FieldsV1.Raw)})
+				got = append(got, owned{e.Manager, string(e.Operation), e.Subresource, e.FieldsV1.GetRawString()})
 			}
 			g.Expect(got).To(Equal(tc.want))
 		})
@@ -213,7 +213,7 @@ func managers(obj client.Object) []string {
 		if e.Subresource != "" {
 			s += "/" + e.Subresource
 		}
-		out = append(out, s+": "+string(e.FieldsV1.Raw))
+		out = append(out, s+": "+e.FieldsV1.GetRawString())
 	}
 	sort.Strings(out)
 	return out
@@ -330,9 +330,9 @@ func TestApplier_conflictPolicies(t *testing.T) {
 		replicas     int32
 	}{
 		"by default a conflict fails the dry-run, naming field and manager": {wantConflict: true, replicas: 5},
-		"ForceConflicts takes the field":                                   {opts: apply.Options{ForceConflicts: true}, replicas: 1},
-		"Yield leaves the field to its other manager":                      {opts: apply.Options{Yield: yieldReplicas}, replicas: 5},
-		"Yield wins over ForceConflicts for the fields it names":           {opts: apply.Options{Yield: yieldReplicas, ForceConflicts: true}, replicas: 5},
+		"ForceConflicts takes the field":                                    {opts: apply.Options{ForceConflicts: true}, replicas: 1},
+		"Yield leaves the field to its other manager":                       {opts: apply.Options{Yield: yieldReplicas}, replicas: 5},
+		"Yield wins over ForceConflicts for the fields it names":            {opts: apply.Options{Yield: yieldReplicas, ForceConflicts: true}, replicas: 5},
 		"Yield of other fields still fails": {
 			opts:         apply.Options{Yield: func(apply.ObjectRef) []string { return []string{"/spec/paused"} }},
 			wantConflict: true, replicas: 5,

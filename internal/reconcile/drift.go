@@ -52,7 +52,7 @@ func ignoreFunc(rel *capstanv1.Release) apply.IgnoreFunc {
 	var rules []capstanv1.FieldRule
 	if dd := rel.Spec.DriftDetection; dd != nil {
 		for _, r := range dd.Ignore {
-			rules = append(rules, capstanv1.FieldRule{Paths: r.Paths, Target: r.Target})
+			rules = append(rules, capstanv1.FieldRule(r))
 		}
 	}
 	rules = append(rules, rel.GetYieldRules()...)

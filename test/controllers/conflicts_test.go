@@ -34,7 +34,7 @@ func managedFields(ctx context.Context, obj client.Object) []string {
 		if e.Subresource != "" {
 			entry += " " + e.Subresource
 		}
-		out = append(out, entry+": "+string(e.FieldsV1.Raw))
+		out = append(out, entry+": "+e.FieldsV1.GetRawString())
 	}
 	sort.Strings(out)
 	return out
