@@ -174,10 +174,10 @@ type Upgrade struct {
 	// Conflicts says what happens when applying the release's objects would take a field that
 	// another field manager owns with a different value: Fail (the default) stalls the Release
 	// with FieldConflict and lists the fields in status.conflicts, Force takes the fields over,
-	// Yield leaves the listed fields to their other manager. It governs every write of the
-	// release's objects after the first install: upgrades, rollbacks and drift corrections.
-	// Fields of helm's field manager on a release Capstan took over from helm are the
-	// release's own and are always taken over.
+	// Yield leaves the listed fields to their other manager. It governs installs (of objects
+	// adopted with takeOwnership), upgrades and rollbacks; drift correction always takes fields
+	// back, except the yielded ones, which drift detection also leaves out. Fields of helm's
+	// field manager are the release's own and are always taken over.
 	// +optional
 	Conflicts *Conflicts `json:"conflicts,omitempty"`
 }
@@ -192,8 +192,8 @@ const (
 	ConflictFail ConflictPolicy = "Fail"
 	// ConflictForce takes every conflicting field over from its other manager.
 	ConflictForce ConflictPolicy = "Force"
-	// ConflictYield leaves the fields that conflicts.yield lists to the other manager that owns
-	// them: Capstan does not apply them while another manager owns them. Conflicts on other
+	// ConflictYield leaves the fields that conflicts.yield lists to another manager that owns
+	// them with another value: Capstan leaves them out of what it applies. Conflicts on other
 	// fields fail as with Fail.
 	ConflictYield ConflictPolicy = "Yield"
 )
