@@ -111,6 +111,11 @@ const (
 	// TLSConfigInvalidReason is used on Ready=False and Stalled=True when the Secret in
 	// spec.certSecretRef holds unusable TLS material (bad PEM, key without certificate).
 	TLSConfigInvalidReason = "TLSConfigInvalid"
+
+	// KubeConfigInvalidReason is used on Ready=False and Stalled=True when the Secret in a
+	// Release's spec.kubeConfig.secretRef holds a kubeconfig Capstan refuses (not parseable, or
+	// asking for an exec or auth-provider plugin or a file); nothing is applied.
+	KubeConfigInvalidReason = "KubeConfigInvalid"
 )
 
 // Reasons of a Release's chart and values stages.

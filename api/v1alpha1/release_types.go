@@ -28,6 +28,10 @@ const (
 	// DefaultValuesKey is the key read from a valuesFrom ConfigMap or Secret when key is not set.
 	DefaultValuesKey = "values.yaml"
 
+	// DefaultKubeConfigKey is the key read from a spec.kubeConfig Secret when key is not set (as
+	// in Flux).
+	DefaultKubeConfigKey = "value"
+
 	// MaxReleaseNameLength is the longest release name Helm accepts.
 	MaxReleaseNameLength = 53
 )
@@ -35,6 +39,7 @@ const (
 // ReleaseSpec is the desired state of a Helm release.
 // +kubebuilder:validation:XValidation:rule="has(self.targetNamespace) == has(oldSelf.targetNamespace) && (!has(self.targetNamespace) || self.targetNamespace == oldSelf.targetNamespace)",message="targetNamespace is immutable: it cannot be set, changed or removed after creation; create a new Release instead",fieldPath=".targetNamespace"
 // +kubebuilder:validation:XValidation:rule="!has(self.createNamespace) || !self.createNamespace || has(self.targetNamespace)",message="createNamespace requires targetNamespace: the Release's own namespace always exists",fieldPath=".createNamespace"
+// +kubebuilder:validation:XValidation:rule="has(self.kubeConfig) == has(oldSelf.kubeConfig) && (!has(self.kubeConfig) || self.kubeConfig == oldSelf.kubeConfig)",message="kubeConfig is immutable: it cannot be set, changed or removed after creation, since the release's objects live in the cluster it names; create a new Release instead",fieldPath=".kubeConfig"
 type ReleaseSpec struct {
 	// Chart says which chart to install: its repository, name and version constraint.
 	// +required
@@ -120,6 +125,17 @@ type ReleaseSpec struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// KubeConfig makes the release go into another cluster: the chart's objects are applied,
+	// checked for drift and health, hooked and uninstalled there, with the identity the
+	// kubeconfig names, while the revision records, status and events stay in this cluster. The
+	// Secret is read as the Release's own identity (its service account), so a Release can only
+	// use a kubeconfig its service account may read. Only inline credentials are accepted
+	// (token, client certificate, impersonation); a kubeconfig with exec or auth-provider
+	// plugins or with file paths is refused (docs/remote-clusters.md). It cannot be set,
+	// changed or removed after creation.
+	// +optional
+	KubeConfig *KubeConfigReference `json:"kubeConfig,omitempty"`
 
 	// Install configures the first install of the release.
 	// +optional
@@ -228,6 +244,40 @@ const (
 	// ValuesKindSecret is the valuesFrom kind of a Secret.
 	ValuesKindSecret = "Secret"
 )
+
+// KubeConfigReference names the kubeconfig of a remote cluster.
+type KubeConfigReference struct {
+	// SecretRef is the Secret, in the Release's namespace, that holds the kubeconfig.
+	// +required
+	SecretRef SecretKeyReference `json:"secretRef"`
+}
+
+// SecretKeyReference names one key of a Secret in the referring object's namespace.
+type SecretKeyReference struct {
+	// Name of the Secret, in the Release's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +required
+	Name string `json:"name"`
+
+	// Key in the Secret's data. Defaults to value (as in Flux; a Cluster API kubeconfig Secret
+	// uses that key too).
+	// +kubebuilder:default="value"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	// +optional
+	Key string `json:"key,omitempty"`
+}
+
+// GetKey returns the key to read, DefaultKubeConfigKey when unset.
+func (in *SecretKeyReference) GetKey() string {
+	if in.Key == "" {
+		return DefaultKubeConfigKey
+	}
+	return in.Key
+}
 
 // ValuesReference points at values held in a ConfigMap or Secret.
 type ValuesReference struct {
