@@ -137,8 +137,8 @@ func (r *ReleaseReconciler) finalize(ctx context.Context, rel *capstanv1.Release
 }
 
 // SetupWithManager registers the controller: Releases (on spec or annotation changes), the
-// ChartRepositories and Releases they depend on, and the ConfigMaps and Secrets their values come
-// from, watched as metadata only so that no Secret data is ever cached.
+// ChartRepositories and Releases they depend on, and the ConfigMaps and Secrets their values and
+// remote kubeconfigs come from, watched as metadata only so that no Secret data is ever cached.
 func (r *ReleaseReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := addReleaseIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return err
@@ -150,7 +150,9 @@ func (r *ReleaseReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&capstanv1.ChartRepository{}, handler.EnqueueRequestsFromMapFunc(r.mapBy(indexRepository, namespacedKey))).
 		Watches(&capstanv1.Release{}, handler.EnqueueRequestsFromMapFunc(r.mapBy(indexDependsOn, namespacedKey))).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.mapBy(indexValuesFrom, valuesKey(capstanv1.ValuesKindConfigMap)))).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.mapBy(indexValuesFrom, valuesKey(capstanv1.ValuesKindSecret)))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(mapEach(
+			r.mapBy(indexValuesFrom, valuesKey(capstanv1.ValuesKindSecret)),
+			r.mapBy(indexKubeConfig, valuesKey(capstanv1.ValuesKindSecret))))).
 		WatchesRawSource(source.Func(r.wakeWaiting)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Complete(r)
@@ -176,6 +178,23 @@ func (r *ReleaseReconciler) mapBy(index string, key func(client.Object) string) 
 		out := make([]ctrl.Request, 0, len(list.Items))
 		for i := range list.Items {
 			out = append(out, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+		return out
+	}
+}
+
+// mapEach enqueues what any of fns maps an object to, each Release once.
+func mapEach(fns ...handler.MapFunc) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []ctrl.Request {
+		seen := map[ctrl.Request]bool{}
+		var out []ctrl.Request
+		for _, fn := range fns {
+			for _, req := range fn(ctx, obj) {
+				if !seen[req] {
+					seen[req] = true
+					out = append(out, req)
+				}
+			}
 		}
 		return out
 	}

@@ -28,6 +28,7 @@ const (
 	indexRepository = "spec.chart.repositoryRef"
 	indexDependsOn  = "spec.dependsOn"
 	indexValuesFrom = "spec.valuesFrom"
+	indexKubeConfig = "spec.kubeConfig.secretRef"
 )
 
 // ReleaseDeps are the Release controller's collaborators that other packages provide.
@@ -40,6 +41,9 @@ type ReleaseDeps struct {
 	NewHookRunner func(c client.WithWatch, owner apply.Owner) reconcile.HookRunner
 	// Clients overrides the per-Release clients (tests); nil impersonates from the manager's config.
 	Clients reconcile.ClientFactory
+	// Remote overrides the remote cluster clients (tests); nil builds them from kubeconfig
+	// Secrets (reconcile.RemoteClients).
+	Remote reconcile.RemoteClusters
 }
 
 // ErrNoChartSource is returned by SetupRelease without a chart source.
@@ -71,13 +75,18 @@ func SetupRelease(mgr ctrl.Manager, opts options.Options, deps ReleaseDeps) erro
 	if clients == nil {
 		clients = NewReleaseClients(mgr, opts)
 	}
+	remote := deps.Remote
+	if remote == nil {
+		cfg := mgr.GetConfig()
+		remote = &reconcile.RemoteClients{Scheme: mgr.GetScheme(), QPS: cfg.QPS, Burst: cfg.Burst, UserAgent: cfg.UserAgent}
+	}
 	budget := opts.RenderBudget(options.DetectMemoryLimit())
 	mgr.GetLogger().WithName("setup").Info("render memory budget", "memoryLimit", budget.MemoryLimit,
 		"source", budget.LimitSource, "releaseConcurrency", opts.ReleaseConcurrency, "perRender", budget.PerRender,
 		"maxLiveBytes", budget.MaxLiveBytes, "maxOutputBytes", budget.MaxOutputBytes)
 	templates, schemas := engine.NewTemplateCache(0), values.NewSchemaCache(0)
 	engine := &reconcile.Reconciler{
-		Client: shardClient(mgr.GetClient(), mgr.GetAPIReader(), opts), Clients: clients, Source: deps.Source, Capabilities: caps,
+		Client: shardClient(mgr.GetClient(), mgr.GetAPIReader(), opts), Clients: clients, Remote: remote, Source: deps.Source, Capabilities: caps,
 		Events: mgr.GetEventRecorder("capstan"), NewWaiter: deps.NewWaiter, NewHookRunner: deps.NewHookRunner,
 		Metrics: m,
 		Options: reconcile.Options{AllowCrossNamespaceRefs: opts.AllowCrossNamespaceRefs, ChartLimits: chart.Limits{
@@ -153,6 +162,12 @@ func addReleaseIndexes(ctx context.Context, idx client.FieldIndexer) error {
 			return out
 		},
 		reconcile.ReleaseNameIndex: func(rel *capstanv1.Release) []string { return []string{rel.GetReleaseName()} },
+		indexKubeConfig: func(rel *capstanv1.Release) []string {
+			if rel.Spec.KubeConfig == nil {
+				return nil
+			}
+			return []string{rel.Namespace + "/" + capstanv1.ValuesKindSecret + "/" + rel.Spec.KubeConfig.SecretRef.Name}
+		},
 		indexValuesFrom: func(rel *capstanv1.Release) []string {
 			out := make([]string, 0, len(rel.Spec.ValuesFrom))
 			for _, v := range rel.Spec.ValuesFrom {

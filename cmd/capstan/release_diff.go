@@ -88,11 +88,14 @@ func runDiff(ctx context.Context, kube *cli.KubeFlags, name string) (*cli.DiffRe
 }
 
 // previewer is the Release state machine with the user's client in every role: the chart is
-// fetched with the ChartRepository's spec and Secret as the user can read them.
+// fetched with the ChartRepository's spec and Secret as the user can read them, and a Release
+// with spec.kubeConfig is compared with the remote cluster through the kubeconfig Secret the user
+// can read (refused as the manager refuses it).
 func previewer(c client.WithWatch, dc discovery.DiscoveryInterface) *reconcile.Reconciler {
 	sources := reconcile.NewChartSources(reconcile.ChartSourcesOptions{UserAgent: "capstan-cli"})
 	return &reconcile.Reconciler{
 		Client: c, Clients: userClients{c}, Source: reconcile.NewReleaseChartSource(sources, c),
+		Remote:       &reconcile.RemoteClients{Scheme: cli.Scheme(), UserAgent: "capstan-cli"},
 		Capabilities: &reconcile.DiscoveryCapabilities{Discovery: dc},
 		Options:      reconcile.Options{ChartLimits: chart.DefaultLimits()},
 	}

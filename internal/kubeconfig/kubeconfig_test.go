@@ -42,8 +42,8 @@ func indent(s string) string {
 
 func TestRESTConfig_acceptsInlineCredentials(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		user string
+		name  string
+		user  string
 		check func(t *testing.T, host, token string, cert, key []byte, as string, groups []string, uid string)
 	}{
 		{"a token", "token: " + secretToken, func(t *testing.T, _, token string, _, _ []byte, _ string, _ []string, _ string) {

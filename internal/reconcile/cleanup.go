@@ -32,7 +32,7 @@ func (s *session) noteCreated(ctx context.Context, p *plan) error {
 	for _, ref := range apply.Stale(p.objectRefs(), previous) {
 		live := &unstructured.Unstructured{}
 		live.SetGroupVersionKind(ref.GroupVersionKind())
-		err := s.c.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, live)
+		err := s.target.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, live)
 		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
 			p.created = append(p.created, ref)
 		}

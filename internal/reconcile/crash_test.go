@@ -40,7 +40,7 @@ func crashSession(t *testing.T, records ...*storage.Release) (*session, *eventLo
 	r := &Reconciler{Events: events}
 	rel := &capstanv1.Release{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "apps", UID: "uid-web", Generation: 1}}
 	s := r.newSession(rel, nil)
-	s.c, s.store, s.owner = c, store, apply.Owner{Name: "web", Namespace: "apps"}
+	s.c, s.target, s.store, s.owner = c, c, store, apply.Owner{Name: "web", Namespace: "apps"}
 	g.Expect(s.listRecords(ctx)).To(Succeed())
 	return s, events
 }

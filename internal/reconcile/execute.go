@@ -222,6 +222,12 @@ func (s *session) deploy(ctx context.Context, p *plan) ([]apply.ObjectRef, error
 	}
 	all := append(append([]*unstructured.Unstructured{}, p.crds...), p.objects...)
 	applied, err := p.applier.Apply(ctx, all)
+	if len(p.crds) > 0 && s.rel.Spec.KubeConfig != nil {
+		// No informer watches a remote cluster's CRDs: forget what it served before.
+		if inv, ok := s.caps.(interface{ Invalidate() }); ok {
+			inv.Invalidate()
+		}
+	}
 	if err != nil {
 		return applied, s.applyError(err, capstanv1.ApplyFailedReason)
 	}
@@ -254,7 +260,7 @@ func (s *session) runHooks(ctx context.Context, p *plan, event string) error {
 	if p.noHooks || s.r.NewHookRunner == nil || len(p.record.Hooks) == 0 {
 		return nil
 	}
-	runner := s.r.NewHookRunner(s.c, s.owner)
+	runner := s.r.NewHookRunner(s.target, s.owner)
 	if err := runner.Run(ctx, event, p.record.Hooks, s.rel.GetTimeout()); err != nil {
 		return fmt.Errorf("%s hooks failed: %w", event, err)
 	}

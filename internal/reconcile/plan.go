@@ -111,14 +111,14 @@ func (s *session) renderRevision(ctx context.Context, upgrade bool, revision int
 	if err != nil {
 		return nil, nil, err
 	}
-	caps, err := s.r.Capabilities.Capabilities(ctx)
+	caps, err := s.caps.Capabilities(ctx)
 	if err != nil {
 		return nil, nil, transientErr(ReasonReconcileFailed, fmt.Errorf("discovering the cluster's capabilities: %w", err))
 	}
 	started := time.Now()
 	res, err := render.Render(ctx, ch, s.userValues, render.Options{
 		ReleaseName: s.rel.GetReleaseName(), Namespace: s.rel.GetTargetNamespace(), Revision: revision,
-		IsUpgrade: upgrade, Capabilities: caps, Lookup: newLookup(s.c, s.rel), Timeout: s.r.Options.RenderTimeout,
+		IsUpgrade: upgrade, Capabilities: caps, Lookup: newLookup(s.target, s.rel), Timeout: s.r.Options.RenderTimeout,
 		Limits: s.r.Options.RenderLimits, Templates: s.r.Options.Templates, Schemas: s.r.Options.Schemas,
 		PostRenderer: postrender.New(s.rel.Spec.PostRenderers, s.rel.Spec.CommonMetadata),
 	})
@@ -173,7 +173,7 @@ func (s *session) newApplier(takeOwnership, force, forceConflicts bool) *apply.A
 	if s.takingOver() {
 		takeOver = append(takeOver, kubectlClientSideManager)
 	}
-	return apply.New(s.c, s.owner, apply.Options{
+	return apply.New(s.target, s.owner, apply.Options{
 		TakeOwnership: takeOwnership, Force: force, ForceConflicts: forceConflicts,
 		Yield: yieldFunc(s.rel), TakeOver: takeOver,
 		DeletionPropagation: metav1.DeletionPropagation(capitalize(string(s.rel.GetDeletionPropagation()))),
@@ -294,7 +294,7 @@ func (s *session) chartCRDs(ctx context.Context, res *render.Result, upgrade boo
 	for _, crd := range crds {
 		live := &unstructured.Unstructured{}
 		live.SetGroupVersionKind(crd.GroupVersionKind())
-		err := s.c.Get(ctx, client.ObjectKeyFromObject(crd), live)
+		err := s.target.Get(ctx, client.ObjectKeyFromObject(crd), live)
 		switch {
 		case apierrors.IsNotFound(err):
 			missing = append(missing, crd)
@@ -486,11 +486,11 @@ func (s *session) ensureNamespace(ctx context.Context) error {
 	ns.SetAPIVersion("v1")
 	ns.SetKind("Namespace")
 	ns.SetName(s.rel.Spec.TargetNamespace)
-	err := s.c.Get(ctx, client.ObjectKeyFromObject(ns), ns.DeepCopy())
+	err := s.target.Get(ctx, client.ObjectKeyFromObject(ns), ns.DeepCopy())
 	if !apierrors.IsNotFound(err) {
 		return apiErrOrNil(capstanv1.DryRunFailedReason, err)
 	}
-	if err := s.c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := s.target.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return apiErr(capstanv1.ApplyFailedReason, fmt.Errorf("creating namespace %s: %w", ns.GetName(), err))
 	}
 	return nil

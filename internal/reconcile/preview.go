@@ -51,7 +51,7 @@ func (r *Reconciler) Preview(ctx context.Context, rel *capstanv1.Release) (*Prev
 
 func (r *Reconciler) preview(ctx context.Context, rel *capstanv1.Release) (*Preview, error) {
 	s := r.newSession(rel.DeepCopy(), nil)
-	steps := []func(context.Context) error{s.checkReferences, s.connect, s.listRecords, s.checkNameOwner, s.resolveChart, s.composeValues}
+	steps := []func(context.Context) error{s.checkReferences, s.connect, s.connectTarget, s.listRecords, s.checkNameOwner, s.resolveChart, s.composeValues}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return nil, err

@@ -113,6 +113,8 @@ type Reconciler struct {
 	Client client.Client
 	// Clients gives the client for everything done for one Release.
 	Clients ClientFactory
+	// Remote gives the clients of remote clusters (spec.kubeConfig); nil refuses such Releases.
+	Remote RemoteClusters
 	// Source resolves and fetches charts.
 	Source ChartSource
 	// Capabilities come from the live cluster's discovery.

@@ -29,8 +29,15 @@ type session struct {
 	// scrubbed with it (nil redacts nothing).
 	red *redact.Redactor
 
-	c       client.WithWatch
-	store   *storage.Store
+	// c is the Release's client in the managing cluster: records, values, Secrets.
+	c     client.WithWatch
+	store *storage.Store
+	// target is the client of the cluster the objects go to (c unless spec.kubeConfig names
+	// another cluster), targetID the identity it acts as, caps that cluster's capabilities.
+	target   client.WithWatch
+	targetID string
+	caps     CapabilitiesSource
+
 	owner   apply.Owner
 	records []*storage.Release
 
@@ -63,7 +70,7 @@ func (r *Reconciler) newSession(rel *capstanv1.Release, p *StatusPatcher) *sessi
 // decision out.
 func (s *session) run(ctx context.Context) error {
 	steps := []func(context.Context) error{
-		s.checkReferences, s.compileHealthChecks, s.connect, s.loadRecords, s.checkDependencies, s.resolveChart,
+		s.checkReferences, s.compileHealthChecks, s.connect, s.connectTarget, s.loadRecords, s.checkDependencies, s.resolveChart,
 		s.composeValues, s.countCrashes,
 	}
 	for _, step := range steps {
@@ -174,6 +181,25 @@ func (s *session) connect(ctx context.Context) error {
 	s.c = c
 	s.store = storage.NewStore(c)
 	s.owner = releaseOwner(s.rel)
+	return nil
+}
+
+// connectTarget obtains the client of the cluster the Release's objects go to: the Release's own
+// client, or with spec.kubeConfig the remote cluster's, whose kubeconfig Secret is read through
+// the Release's own client.
+func (s *session) connectTarget(ctx context.Context) error {
+	if s.rel.Spec.KubeConfig == nil {
+		s.target, s.targetID, s.caps = s.c, s.r.identity(s.rel), s.r.Capabilities
+		return nil
+	}
+	if s.r.Remote == nil {
+		return stallErr(capstanv1.KubeConfigInvalidReason, errNoRemoteClusters)
+	}
+	t, err := s.r.Remote.ForRemote(ctx, s.rel, s.c)
+	if err != nil {
+		return err
+	}
+	s.target, s.targetID, s.caps = t.Client, t.Identity, t.Capabilities
 	return nil
 }
 

@@ -80,7 +80,7 @@ func (s *session) runTests(ctx context.Context) {
 		fmt.Sprintf("Running the test hooks of revision %d", rec.Version))
 	s.patch(ctx)
 	before := lastRuns(tests)
-	runErr := s.r.NewHookRunner(s.c, s.owner).Run(ctx, testEvent, rec.Hooks, s.rel.GetTestTimeout())
+	runErr := s.r.NewHookRunner(s.target, s.owner).Run(ctx, testEvent, rec.Hooks, s.rel.GetTestTimeout())
 	s.recordTestRuns(ctx, rec)
 	if runErr != nil {
 		s.reportTest(false, testFailure(rec.Version, failedTests(tests, before), runErr))

@@ -138,7 +138,7 @@ func TestSession_test(t *testing.T) {
 			rel.Status.LastHandledTestAt = tc.handled
 			rel.Spec.Test = &capstanv1.Test{Enable: tc.enable}
 			s := r.newSession(rel, nil)
-			s.c, s.store, s.decided, s.action = c, store, !tc.undecided, Action{Kind: tc.action}
+			s.c, s.target, s.store, s.decided, s.action = c, c, store, !tc.undecided, Action{Kind: tc.action}
 			if !tc.noRecord {
 				g.Expect(store.Create(ctx, testRecord(tc.tests...))).To(Succeed())
 				records, err := store.List(ctx, "apps", "web")
@@ -246,7 +246,7 @@ func TestSession_test_runsWithTheTestTimeout(t *testing.T) {
 			rel := &capstanv1.Release{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "apps", Generation: 2,
 				Annotations: map[string]string{capstanv1.TestAnnotation: "t1"}}, Spec: tc.spec}
 			s := r.newSession(rel, nil)
-			s.c, s.store, s.decided, s.action = c, store, true, Action{Kind: ActionNothing}
+			s.c, s.target, s.store, s.decided, s.action = c, c, store, true, Action{Kind: ActionNothing}
 			g.Expect(store.Create(ctx, testRecord("web-test"))).To(Succeed())
 			records, err := store.List(ctx, "apps", "web")
 			g.Expect(err).NotTo(HaveOccurred())

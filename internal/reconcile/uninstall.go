@@ -84,6 +84,16 @@ func (s *session) finalize(ctx context.Context) error {
 	if err := s.recoverPending(ctx); err != nil {
 		return err
 	}
+	if err := s.connectTarget(ctx); err != nil {
+		if s.rel.Spec.KubeConfig != nil {
+			// The objects are in a cluster Capstan cannot reach: the Release stays until it can,
+			// unless it is suspended (which leaves objects and records in place).
+			e := classify(err)
+			return &Error{Class: e.Class, Reason: e.Reason, RequeueAfter: e.RequeueAfter,
+				Err: fmt.Errorf("cannot uninstall from the remote cluster, so the Release is kept (set spec.suspend to true to delete it and leave the release's objects and records in place): %w", err)}
+		}
+		return err
+	}
 	return s.uninstall(ctx)
 }
 
@@ -140,7 +150,7 @@ func (s *session) deleteHooks(ctx context.Context, last *storage.Release, event 
 	if u := s.rel.Spec.Uninstall; u != nil && u.DisableHooks {
 		return nil
 	}
-	if err := s.r.NewHookRunner(s.c, s.owner).Run(ctx, event, last.Hooks, s.rel.GetTimeout()); err != nil {
+	if err := s.r.NewHookRunner(s.target, s.owner).Run(ctx, event, last.Hooks, s.rel.GetTimeout()); err != nil {
 		return fmt.Errorf("%s hooks failed: %w", event, err)
 	}
 	return nil

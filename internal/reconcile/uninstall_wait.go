@@ -57,7 +57,7 @@ func (s *session) terminating(ctx context.Context, refs []apply.ObjectRef) ([]ap
 	for _, ref := range refs {
 		live := &unstructured.Unstructured{}
 		live.SetGroupVersionKind(ref.GroupVersionKind())
-		err := s.c.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, live)
+		err := s.target.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, live)
 		switch {
 		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 		case err != nil:

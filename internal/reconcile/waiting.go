@@ -57,7 +57,7 @@ type waiting struct {
 // newWaiting starts the wait of a revision whose objects s just applied.
 func (r *Reconciler) newWaiting(s *session, p *plan, attempt string, applied []apply.ObjectRef) *waiting {
 	timeout := s.rel.GetTimeout()
-	waiter := r.NewWaiter(s.c)
+	waiter := r.NewWaiter(s.target)
 	w := &waiting{s: s, p: p, key: client.ObjectKeyFromObject(s.rel), uid: s.rel.UID, attempt: attempt,
 		applied: applied, generation: s.rel.Generation, timeout: timeout, waiter: waiter,
 		report: startReport(waiter, p.objectRefs())}
@@ -177,7 +177,7 @@ func (s *session) park(ctx context.Context, w *waiting) error {
 	if first {
 		w.unwatch, w.watched = func() {}, false
 		if s.r.Watches != nil && s.r.Enqueue != nil {
-			w.unwatch, w.watched = s.r.Watches.Watch(s.c, s.r.identity(s.rel), w.report.Pending())
+			w.unwatch, w.watched = s.r.Watches.Watch(s.target, s.targetID, w.report.Pending())
 		}
 	}
 	return nil
