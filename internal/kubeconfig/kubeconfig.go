@@ -135,6 +135,37 @@ func Check(cfg *clientcmdapi.Config) error {
 	return nil
 }
 
+// Credentials returns the secret values of a kubeconfig, whether or not RESTConfig accepts it:
+// every user's token, password, client key, auth-provider settings and exec environment and
+// arguments. The caller registers them with its redactor; the kubeconfig's other text (field
+// names, server addresses) is not secret and stays readable in messages. Nothing is returned
+// for data that does not decode.
+func Credentials(data []byte) []string {
+	cfg, err := clientcmd.Load(data)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, u := range cfg.AuthInfos {
+		if u == nil {
+			continue
+		}
+		out = append(out, u.Token, u.Password, string(u.ClientKeyData))
+		if u.AuthProvider != nil {
+			for _, v := range u.AuthProvider.Config {
+				out = append(out, v)
+			}
+		}
+		if u.Exec != nil {
+			out = append(out, u.Exec.Args...)
+			for _, e := range u.Exec.Env {
+				out = append(out, e.Value)
+			}
+		}
+	}
+	return slices.DeleteFunc(out, func(s string) bool { return s == "" })
+}
+
 // currentContext returns the context the kubeconfig selects.
 func currentContext(cfg *clientcmdapi.Config) (string, *clientcmdapi.Context, error) {
 	name := cfg.CurrentContext

@@ -2,6 +2,7 @@ package kubeconfig
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -155,5 +156,27 @@ func TestRESTConfig_noContextNeededWhenThereIsOne(t *testing.T) {
 	data := strings.Replace(string(kubeconfig("", "token: t")), "current-context: remote", "", 1)
 	if _, err := RESTConfig([]byte(data)); err != nil {
 		t.Fatalf("RESTConfig: %v", err)
+	}
+}
+
+func TestCredentials(t *testing.T) {
+	data := append(kubeconfig("", "token: "+secretToken+"\nclient-key-data: a2V5"), []byte(`- name: plugin
+  user:
+    auth-provider: {name: oidc, config: {id-token: idtok, refresh-token: ""}}
+    exec: {apiVersion: client.authentication.k8s.io/v1, command: get-token, args: [--secret=argsecret], env: [{name: T, value: envsecret}]}
+`)...)
+	got := Credentials(data)
+	for _, want := range []string{secretToken, "key", "idtok", "--secret=argsecret", "envsecret"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("Credentials = %q, missing %q", got, want)
+		}
+	}
+	for _, not := range []string{"", "https://remote.example:6443", "get-token", "remote"} {
+		if slices.Contains(got, not) {
+			t.Errorf("Credentials = %q holds %q, which is not a secret", got, not)
+		}
+	}
+	if Credentials([]byte("{{{")) != nil {
+		t.Error("Credentials of data that does not decode is not empty")
 	}
 }

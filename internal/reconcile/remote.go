@@ -68,14 +68,12 @@ type remoteKey struct {
 type remoteTarget struct {
 	version string
 	target  *Target
-	// secrets are the kubeconfig's decoded credentials, registered with every reconcile's
-	// Redactor.
-	secrets []string
 }
 
 // ForRemote returns the Target rel's spec.kubeConfig names. A missing Secret or key waits; a
 // kubeconfig Capstan refuses stalls with KubeConfigInvalid. Messages name the Secret and the
-// offending field, never a value; the Secret's values are registered with ctx's Redactor.
+// offending field, never a value; the kubeconfig's credentials are registered with ctx's
+// Redactor on every call.
 func (f *RemoteClients) ForRemote(ctx context.Context, rel *capstanv1.Release, reader client.Reader) (*Target, error) {
 	ref := rel.Spec.KubeConfig.SecretRef
 	key := remoteKey{secret: types.NamespacedName{Namespace: rel.Namespace, Name: ref.Name}, key: ref.GetKey()}
@@ -93,11 +91,10 @@ func (f *RemoteClients) ForRemote(ctx context.Context, rel *capstanv1.Release, r
 		return nil, waitErr(capstanv1.SecretNotFoundReason, 0,
 			fmt.Errorf("the kubeconfig Secret %s has no key %q (spec.kubeConfig.secretRef.key)", key.secret, key.key))
 	}
-	redact.FromContext(ctx).AddBytes(data)
+	redact.FromContext(ctx).Add(kubeconfig.Credentials(data)...)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if t, ok := f.targets[key]; ok && t.version == sec.ResourceVersion {
-		redact.FromContext(ctx).Add(t.secrets...)
 		return t.target, nil
 	}
 	cfg, err := kubeconfig.RESTConfig(data)
@@ -106,8 +103,6 @@ func (f *RemoteClients) ForRemote(ctx context.Context, rel *capstanv1.Release, r
 		return nil, stallErr(capstanv1.KubeConfigInvalidReason,
 			fmt.Errorf("the kubeconfig in Secret %s key %q: %w", key.secret, key.key, err))
 	}
-	secrets := []string{cfg.BearerToken, string(cfg.KeyData)}
-	redact.FromContext(ctx).Add(secrets...)
 	t, err := f.build(cfg, key, sec.ResourceVersion)
 	if err != nil {
 		return nil, err
@@ -115,7 +110,7 @@ func (f *RemoteClients) ForRemote(ctx context.Context, rel *capstanv1.Release, r
 	if f.targets == nil {
 		f.targets = map[remoteKey]*remoteTarget{}
 	}
-	f.targets[key] = &remoteTarget{version: sec.ResourceVersion, target: t, secrets: secrets}
+	f.targets[key] = &remoteTarget{version: sec.ResourceVersion, target: t}
 	return t, nil
 }
 

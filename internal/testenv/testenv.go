@@ -34,6 +34,21 @@ func Assets() (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
+// StartEnv starts env, a configured envtest environment, with the binaries of Assets: a second
+// cluster with its own API server flags (a static token file, for instance).
+func StartEnv(env *envtest.Environment) (*rest.Config, error) {
+	assets, err := Assets()
+	if err != nil {
+		return nil, err
+	}
+	env.BinaryAssetsDirectory = assets
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting envtest with assets from %s: %w", assets, err)
+	}
+	return cfg, nil
+}
+
 // Start starts an API server with the CRDs found in crdDirs (relative to the repository root) installed.
 // The caller stops the returned environment.
 func Start(crdDirs ...string) (*envtest.Environment, *rest.Config, error) {

@@ -101,6 +101,13 @@ func (b *ReleaseBuilder) Uninstall(u capstanv1.Uninstall) *ReleaseBuilder {
 	return b
 }
 
+// KubeConfig sets spec.kubeConfig.secretRef: the Secret holding a remote cluster's kubeconfig,
+// and its key ("" for the default).
+func (b *ReleaseBuilder) KubeConfig(secret, key string) *ReleaseBuilder {
+	b.rel.Spec.KubeConfig = &capstanv1.KubeConfigReference{SecretRef: capstanv1.SecretKeyReference{Name: secret, Key: key}}
+	return b
+}
+
 // Annotation sets one annotation.
 func (b *ReleaseBuilder) Annotation(key, value string) *ReleaseBuilder {
 	if b.rel.Annotations == nil {
