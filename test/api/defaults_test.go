@@ -16,7 +16,7 @@ var _ = Describe("Defaults", func() {
 	BeforeEach(func(ctx SpecContext) { ns = newNamespace(ctx) })
 
 	It("fills a minimal Release's defaults in the schema", func(ctx SpecContext) {
-		obj := releaseObj(ns, "web", set("spec.valuesFrom", valuesFrom(1)))
+		obj := releaseObj(ns, "web", set("spec.valuesFrom", valuesFrom(1)), set("spec.kubeConfig", kubeConfig("edge", "")))
 		Expect(k8sClient.Create(ctx, obj)).To(Succeed())
 
 		rel := &capstanv1.Release{}
@@ -26,6 +26,8 @@ var _ = Describe("Defaults", func() {
 		Expect(rel.Spec.MaxHistory).To(HaveValue(Equal(10)))
 		Expect(rel.Spec.Chart.Version).To(Equal("*"))
 		Expect(rel.Spec.ValuesFrom[0].Key).To(Equal("values.yaml"))
+		Expect(rel.Spec.KubeConfig.SecretRef.Key).To(Equal(capstanv1.DefaultKubeConfigKey))
+		Expect(rel.Spec.KubeConfig.SecretRef.GetKey()).To(Equal((&capstanv1.SecretKeyReference{}).GetKey()), "the getter agrees")
 		Expect(rel.Status.ObservedGeneration).To(Equal(int64(-1)))
 		Expect(rel.Spec.ReleaseName).To(BeEmpty(), "releaseName defaults in the getter, not in the schema")
 	})

@@ -91,3 +91,12 @@ func expectInvalid(g Gomega, err error, field, fragment string) {
 	g.ExpectWithOffset(1, causes).To(ContainElement(SatisfyAll(HavePrefix(field+": "), ContainSubstring(fragment))),
 		"no cause on %s mentions %q", field, fragment)
 }
+
+// kubeConfig returns a spec.kubeConfig naming a Secret and key ("" leaves the key out).
+func kubeConfig(secret, key string) map[string]any {
+	ref := map[string]any{"name": secret}
+	if key != "" {
+		ref["key"] = key
+	}
+	return map[string]any{"secretRef": ref}
+}

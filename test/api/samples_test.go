@@ -112,4 +112,13 @@ var _ = Describe("Samples", func() {
 		Expect(rel.GetConflictPolicy()).To(Equal(capstanv1.ConflictYield))
 		Expect(rel.GetYieldRules()).NotTo(BeEmpty())
 	})
+
+	It("names a kubeconfig Secret in the remote Release sample", func() {
+		objs := readObjects(filepath.Join(samplesDir, "capstan_v1alpha1_release_remote.yaml"))
+		Expect(objs).To(HaveLen(1))
+		rel := &capstanv1.Release{}
+		Expect(runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(objs[0].Object, rel, true)).To(Succeed())
+		Expect(rel.Spec.KubeConfig).NotTo(BeNil())
+		Expect(rel.Spec.KubeConfig.SecretRef.GetKey()).To(Equal(capstanv1.DefaultKubeConfigKey))
+	})
 })

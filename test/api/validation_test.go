@@ -102,6 +102,12 @@ var _ = Describe("Validation", func() {
 				"kind": "Rollout", "current": "true"}})),
 		Entry("a health check without current", "spec.healthChecks[0].current", "Required",
 			set("spec.healthChecks", []any{map[string]any{"group": "argoproj.io", "kind": "Rollout"}})),
+		Entry("a kubeConfig without a secretRef", "spec.kubeConfig.secretRef", "Required",
+			set("spec.kubeConfig", map[string]any{})),
+		Entry("a kubeConfig Secret of another namespace", "spec.kubeConfig.secretRef.name", "should match",
+			set("spec.kubeConfig", kubeConfig("other/edge", ""))),
+		Entry("a kubeConfig key with a slash", "spec.kubeConfig.secretRef.key", "should match",
+			set("spec.kubeConfig", kubeConfig("edge", "../value"))),
 	)
 
 	DescribeTable("a ChartRepository is rejected with a message naming the field",
@@ -156,6 +162,14 @@ var _ = Describe("Validation", func() {
 			set("spec.targetNamespace", "apps"), "spec.targetNamespace", "targetNamespace is immutable"),
 		Entry("removing targetNamespace", []mutation{set("spec.targetNamespace", "apps")},
 			unset("spec.targetNamespace"), "spec.targetNamespace", "targetNamespace is immutable"),
+		Entry("setting kubeConfig when it was unset", nil,
+			set("spec.kubeConfig", kubeConfig("edge", "")), "spec.kubeConfig", "kubeConfig is immutable"),
+		Entry("changing kubeConfig's Secret", []mutation{set("spec.kubeConfig", kubeConfig("edge", ""))},
+			set("spec.kubeConfig", kubeConfig("other", "")), "spec.kubeConfig", "kubeConfig is immutable"),
+		Entry("changing kubeConfig's key", []mutation{set("spec.kubeConfig", kubeConfig("edge", ""))},
+			set("spec.kubeConfig.secretRef.key", "value.yaml"), "spec.kubeConfig", "kubeConfig is immutable"),
+		Entry("removing kubeConfig", []mutation{set("spec.kubeConfig", kubeConfig("edge", ""))},
+			unset("spec.kubeConfig"), "spec.kubeConfig", "kubeConfig is immutable"),
 	)
 
 	DescribeTable("an update that keeps a Release's identity is accepted",
@@ -171,6 +185,10 @@ var _ = Describe("Validation", func() {
 		Entry("setting releaseName to metadata.name, its default", nil, set("spec.releaseName", "web")),
 		Entry("removing a releaseName equal to metadata.name", []mutation{set("spec.releaseName", "web")},
 			unset("spec.releaseName")),
+		Entry("changing the chart version of a Release with a kubeConfig", []mutation{set("spec.kubeConfig", kubeConfig("edge", ""))},
+			set("spec.chart.version", "~2.0")),
+		Entry("writing down kubeConfig's default key", []mutation{set("spec.kubeConfig", kubeConfig("edge", ""))},
+			set("spec.kubeConfig.secretRef.key", "value")),
 	)
 
 	It("accepts the boundary values", func(ctx SpecContext) {
