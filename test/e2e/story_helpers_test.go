@@ -137,10 +137,10 @@ func valuesJSON(values map[string]any) string {
 	return string(data)
 }
 
-// kwokNodes returns the names of the cluster's nodes, all simulated by kwok.
-func kwokNodes(ctx context.Context) []string {
+// kwokNodes returns the names of the nodes of the cluster c reaches, all simulated by kwok.
+func kwokNodes(ctx context.Context, c client.Client) []string {
 	var nodes corev1.NodeList
-	Expect(k8sClient.List(ctx, &nodes)).To(Succeed())
+	Expect(c.List(ctx, &nodes)).To(Succeed())
 	names := make([]string, 0, len(nodes.Items))
 	for _, n := range nodes.Items {
 		names = append(names, n.Name)
@@ -151,12 +151,17 @@ func kwokNodes(ctx context.Context) []string {
 // expectDeploymentRunning checks that a Deployment is Available with exactly replicas pods of its
 // current template, each Running and Ready on one of the kwok nodes, and returns those pods.
 func expectDeploymentRunning(ctx context.Context, ns, name string, replicas int32) []corev1.Pod {
-	nodes := kwokNodes(ctx)
+	return expectDeploymentRunningIn(ctx, k8sClient, ns, name, replicas)
+}
+
+// expectDeploymentRunningIn is expectDeploymentRunning in the cluster c reaches.
+func expectDeploymentRunningIn(ctx context.Context, c client.Client, ns, name string, replicas int32) []corev1.Pod {
+	nodes := kwokNodes(ctx, c)
 	Expect(nodes).NotTo(BeEmpty())
 	var pods []corev1.Pod
 	Eventually(func(g Gomega) {
 		var d appsv1.Deployment
-		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &d)).To(Succeed())
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &d)).To(Succeed())
 		g.Expect(d.Spec.Replicas).To(HaveValue(Equal(replicas)))
 		g.Expect(d.Status.ObservedGeneration).To(Equal(d.Generation))
 		g.Expect(d.Status.Conditions).To(ContainElement(SatisfyAll(
@@ -165,7 +170,7 @@ func expectDeploymentRunning(ctx context.Context, ns, name string, replicas int3
 		g.Expect(d.Status.AvailableReplicas).To(Equal(replicas))
 		g.Expect(d.Status.Replicas).To(Equal(replicas), "no pod of an older template is left")
 		var list corev1.PodList
-		g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns),
+		g.Expect(c.List(ctx, &list, client.InNamespace(ns),
 			client.MatchingLabels(d.Spec.Selector.MatchLabels))).To(Succeed())
 		g.Expect(list.Items).To(HaveLen(int(replicas)))
 		for _, p := range list.Items {
