@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
@@ -164,6 +166,53 @@ var _ = Describe("A user deploying into a second cluster with spec.kubeConfig", 
 		Expect(releaseRecords(ctx, ns, "hello-edge")).To(BeEmpty())
 		Expect(remote.Get(ctx, client.ObjectKey{Name: edgeNamespace}, &corev1.Namespace{})).To(Succeed(),
 			"the namespace createNamespace made is not part of the release")
+	})
+
+	It("runs a chart's post-install hook Job in the second cluster and records the run in the first", func(ctx SpecContext) {
+		start := time.Now()
+		apply(ctx, ns, fmt.Sprintf(`apiVersion: capstan.dev/v1alpha1
+kind: Release
+metadata:
+  name: shop-edge
+spec:
+  chart:
+    repositoryRef:
+      name: examples
+    name: stack
+    version: "0.1.x"
+  kubeConfig:
+    secretRef:
+      name: edge
+  targetNamespace: %s
+  timeout: 90s
+`, edgeNamespace))
+		Expect(kubectlWait(ctx, ns, "release/shop-edge", "condition=Ready", 2*time.Minute)).To(Succeed())
+		timeStep("edge: stack with its hook to Ready", start)
+
+		out, err := helmCLI(ctx, "status", "shop-edge", "-n", ns, "-o", "json")
+		Expect(err).NotTo(HaveOccurred())
+		var status helmStatus
+		Expect(json.Unmarshal([]byte(out), &status)).To(Succeed(), out)
+		Expect(status.Hooks).To(HaveLen(1))
+		Expect(status.Hooks[0].Name).To(Equal("shop-edge-stack-seed"))
+		Expect(status.Hooks[0].LastRun.Phase).To(Equal("Succeeded"), "the run is recorded in the first cluster")
+		By("the second cluster's Job controller having seen the hook's pod finish")
+		var events corev1.EventList
+		Expect(remote.List(ctx, &events, client.InNamespace(edgeNamespace))).To(Succeed())
+		completed := false
+		for _, e := range events.Items {
+			completed = completed || (e.InvolvedObject.Kind == "Job" && e.InvolvedObject.Name == "shop-edge-stack-seed" && e.Reason == "Completed")
+		}
+		Expect(completed).To(BeTrue(), "a Completed event of Job shop-edge-stack-seed in the second cluster")
+		var jobs batchv1.JobList
+		Expect(k8sClient.List(ctx, &jobs, client.InNamespace(ns))).To(Succeed())
+		Expect(jobs.Items).To(BeEmpty(), "no Job ran in the Release's namespace of the first cluster")
+		err = k8sClient.Get(ctx, client.ObjectKey{Name: edgeNamespace}, &corev1.Namespace{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "nor in a namespace %s there: %v", edgeNamespace, err)
+
+		_, _, err = kubectl(ctx, "delete", "release", "shop-edge", "-n", ns, "--timeout=90s")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(releaseRecords(ctx, ns, "shop-edge")).To(BeEmpty())
 	})
 })
 
