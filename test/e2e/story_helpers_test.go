@@ -275,3 +275,16 @@ func timeStep(name string, start time.Time) {
 	AddReportEntry(name, d.String())
 	fmt.Fprintf(GinkgoWriter, "%s: %s\n", name, d)
 }
+
+// inStoryNamespace gives an Ordered story one namespace for all its specs, written to *ns before
+// the first, and describes the namespace after each spec that failed.
+func inStoryNamespace(ns *string) {
+	BeforeAll(func(ctx SpecContext) {
+		*ns = newNamespace(ctx)
+	})
+	AfterEach(func(ctx SpecContext) {
+		if CurrentSpecReport().Failed() {
+			describeNamespace(ctx, *ns)
+		}
+	})
+}
