@@ -69,7 +69,7 @@ func managers(ctx context.Context, ns, name, label string) []string {
 		out = append(out, mf.Manager+" "+string(mf.Operation))
 		fields := ""
 		if mf.FieldsV1 != nil {
-			fields = string(mf.FieldsV1.Raw)
+			fields = mf.FieldsV1.GetRawString()
 		}
 		fmt.Fprintf(GinkgoWriter, "%s: %s %s %s: %s\n", label, mf.Manager, mf.Operation, mf.Subresource, fields)
 	}
