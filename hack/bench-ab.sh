@@ -16,7 +16,7 @@ RUNS=${RUNS:-7}
 RENDERS=${RENDERS:-'^(cilium|cert-manager)/'}
 if [[ -z ${CAPSTAN:-} ]]; then
   mkdir -p bin
-  go build -trimpath -o bin/capstan ./cmd/capstan
+  go build -trimpath -tags kustomize_disable_go_plugin_support -o bin/capstan ./cmd/capstan
   CAPSTAN=bin/capstan
 fi
 CAPSTAN=$(cd "$(dirname "$CAPSTAN")" && pwd)/$(basename "$CAPSTAN")

@@ -19,11 +19,15 @@ const floorPlaceholder = "floorplaceholder"
 
 // floorPhases applies the benchmark chart's N×5 objects with `kubectl apply --server-side`, no
 // manager running, and waits for every Deployment to be available; then the same with the
-// upgraded values. This is the floor: what the cluster itself takes for the same objects.
-func (b *clusterBench) floorPhases(ctx context.Context) (install, upgrade benchRow) {
+// upgraded values (unless withUpgrade is false). This is the floor: what the cluster itself takes
+// for the same objects.
+func (b *clusterBench) floorPhases(ctx context.Context, withUpgrade bool) (install, upgrade benchRow) {
 	chartDir := writeBenchChart(b.t)
 	install = b.floorPhase(ctx, "install", b.renderFloor(ctx, chartDir, "hello"), nil)
 	fmt.Println(install)
+	if !withUpgrade {
+		return install, upgrade
+	}
 	gens, err := b.floor.generations(ctx, &appsv1.DeploymentList{})
 	b.must(err)
 	upgrade = b.floorPhase(ctx, "upgrade", b.renderFloor(ctx, chartDir, "upgraded"), gens)

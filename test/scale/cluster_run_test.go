@@ -81,11 +81,16 @@ func runClusterBench(t testing.TB, s clusterBenchSettings, n int) []benchRow {
 	install := b.capstanPhase(ctx, "install", b.createReleases)
 	install.idleCPU = b.idle(ctx)
 	fmt.Println(install)
+	if s.installOnly {
+		b.stopManager()
+		floorInstall, _ := b.floorPhases(ctx, false)
+		return []benchRow{install, floorInstall}
+	}
 	upgrade := b.capstanPhase(ctx, "upgrade", b.upgradeReleases)
 	fmt.Println(upgrade)
 	b.stopManager()
 
-	floorInstall, floorUpgrade := b.floorPhases(ctx)
+	floorInstall, floorUpgrade := b.floorPhases(ctx, true)
 	return []benchRow{install, upgrade, floorInstall, floorUpgrade}
 }
 

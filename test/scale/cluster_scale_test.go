@@ -38,9 +38,11 @@ type clusterBenchSettings struct {
 	timeout       time.Duration
 	floorParallel int
 	// interval is the Releases' spec.interval; 0 leaves it unset.
-	interval   time.Duration
-	managerBin string
-	cliBin     string
+	interval time.Duration
+	// installOnly skips both upgrade phases (CAPSTAN_BENCH_INSTALL_ONLY=1), for the largest N.
+	installOnly bool
+	managerBin  string
+	cliBin      string
 }
 
 func readClusterBenchSettings(t testing.TB) clusterBenchSettings {
@@ -78,6 +80,7 @@ func readClusterBenchSettings(t testing.TB) clusterBenchSettings {
 			}
 		}
 	}
+	s.installOnly = os.Getenv("CAPSTAN_BENCH_INSTALL_ONLY") == "1"
 	s.managerBin, s.cliBin = envOr("CAPSTAN_MANAGER", s.managerBin), envOr("CAPSTAN_CLI", s.cliBin)
 	for _, bin := range []string{s.managerBin, s.cliBin} {
 		if _, err := os.Stat(bin); err != nil {
