@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 HELM=${HELM:-$(hack/tools.sh helm)}
 RUNS=${RUNS:-5}
 mkdir -p bin
-go build -trimpath -o bin/capstan ./cmd/capstan
+go build -trimpath -tags kustomize_disable_go_plugin_support -o bin/capstan ./cmd/capstan
 CAPSTAN=$PWD/bin/capstan
 export HELM_CACHE_HOME=${TMPDIR:-/tmp}/capstan-bench-helm HELM_CONFIG_HOME=${TMPDIR:-/tmp}/capstan-bench-helm KUBECONFIG=/dev/null
 
