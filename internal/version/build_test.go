@@ -1,6 +1,7 @@
 package version_test
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -73,5 +74,39 @@ func TestBuildTags_noPluginPackage(t *testing.T) {
 		if pkg == "plugin" {
 			t.Fatalf("built with -tags %s, the binaries still import the plugin package", version.BuildTags)
 		}
+	}
+}
+
+// TestBuildTags_everyScriptUsesThem checks that the Makefile and the scripts under hack/ build
+// Capstan's binaries with BuildTags. Builds of other modules (the control plane, the tools) and
+// of hack/chartserver (a test server, not shipped) are left out.
+func TestBuildTags_everyScriptUsesThem(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "hack", "*.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, filepath.Join(testenv.RepoRoot(), "Makefile"))
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			builds := strings.Contains(line, "go build") || strings.Contains(line, "$(GO) build")
+			if !builds || strings.Contains(line, "k8s.io/kubernetes") || strings.Contains(line, "etcd") ||
+				strings.Contains(line, "./hack/chartserver") {
+				continue
+			}
+			if !strings.Contains(line, version.BuildTags) && !strings.Contains(line, "$(BUILD_TAGS)") {
+				t.Errorf("%s:%d builds without -tags %s: %s", filepath.Base(file), i+1, version.BuildTags, strings.TrimSpace(line))
+			}
+		}
+	}
+	makefile, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(makefile), "BUILD_TAGS := "+version.BuildTags+"\n") {
+		t.Errorf("the Makefile's BUILD_TAGS is not %s", version.BuildTags)
 	}
 }
