@@ -93,7 +93,7 @@ func SetupRelease(mgr ctrl.Manager, opts options.Options, deps ReleaseDeps) erro
 			MaxArchiveSize: opts.Limits.MaxChartSize, MaxDecompressedSize: opts.Limits.MaxDecompressedSize,
 			MaxFileSize: opts.Limits.MaxFileSize,
 		}, RenderLimits: renderLimits(budget), Templates: templates, Schemas: schemas,
-			ForeignPendingTimeout: opts.ForeignPendingTimeout},
+			ForeignPendingTimeout: opts.ForeignPendingTimeout, MaxWaiting: opts.MaxWaitingReleases},
 	}
 	r := &ReleaseReconciler{Client: mgr.GetClient(), Engine: engine, Concurrency: opts.ReleaseConcurrency,
 		ShutdownGrace: reconcile.ShutdownGrace(opts.GracefulShutdownTimeout), Reader: mgr.GetAPIReader()}

@@ -97,6 +97,7 @@ func TestOptions_everyFlagSetsItsField(t *testing.T) {
 		"--leader-election-id=other":          func(o Options) any { return o.LeaderElectionID },
 		"--leader-election-namespace=sys":     func(o Options) any { return o.LeaderElectionNamespace },
 		"--release-concurrency=9":             func(o Options) any { return o.ReleaseConcurrency },
+		"--max-waiting-releases=17":           func(o Options) any { return o.MaxWaitingReleases },
 		"--memory-limit=123":                  func(o Options) any { return o.MemoryLimit },
 		"--render-memory-budget=456":          func(o Options) any { return o.RenderMemoryBudget },
 		"--repository-concurrency=7":          func(o Options) any { return o.RepositoryConcurrency },

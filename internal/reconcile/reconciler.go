@@ -101,6 +101,10 @@ type Options struct {
 	// ForeignPendingTimeout is how long a pending revision another tool (helm) wrote is waited on
 	// before it is marked failed (default DefaultForeignPendingTimeout).
 	ForeignPendingTimeout time.Duration
+	// MaxWaiting bounds the installs and upgrades whose objects are applied and awaited at once
+	// (0: no bound). A Release that would start one past it waits in line, without applying,
+	// until a wait ends; see admit.
+	MaxWaiting int
 	// CrashLoopLimit is how many interrupted attempts of the same desired state count as one
 	// failed attempt (default DefaultCrashLoopLimit).
 	CrashLoopLimit int

@@ -121,6 +121,9 @@ func (s *session) carryOut(ctx context.Context) error {
 		}
 		return s.settle(ctx)
 	case ActionInstall, ActionUpgrade:
+		if err := s.admit(); err != nil {
+			return err
+		}
 		return s.release(ctx)
 	case ActionRollback:
 		return s.manualRollback(ctx)

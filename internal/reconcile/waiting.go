@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -93,7 +94,7 @@ func (s *session) await(ctx context.Context, w *waiting) error {
 	parked := false
 	defer func() {
 		if !parked {
-			s.r.waits.drop(w)
+			s.r.dropWait(w)
 			if w.unwatch != nil {
 				w.unwatch()
 			}
@@ -232,11 +233,35 @@ func (r *Reconciler) interruptWait(ctx context.Context, w *waiting) {
 		ctrl.LoggerFrom(ctx).Info("could not record the interrupted revision; the next reconcile recovers it",
 			"release", w.key.String(), "revision", w.p.record.Version, "error", err.Error())
 	}
-	r.waits.drop(w)
+	r.dropWait(w)
 	if w.unwatch != nil {
 		w.unwatch()
 	}
 	r.endAttempt(w.attempt)
+}
+
+// dropWait forgets a wait that ended and wakes the Release held longest for its place.
+func (r *Reconciler) dropWait(w *waiting) {
+	if key, ok := r.waits.drop(w); ok && r.Enqueue != nil {
+		r.Enqueue(key)
+	}
+}
+
+// heldRecheck is how long a held Release waits before asking again if no wait ending wakes it
+// first (a wake is lost when the Release that was woken no longer needs the place).
+const heldRecheck = 30 * time.Second
+
+// admit lets s start an install or upgrade if fewer than Options.MaxWaiting waits are under way;
+// otherwise s's Release is held in line and a ClassProgressing error says so: nothing is applied
+// or written, and the first wait that ends wakes it. Bounding the waits keeps Capstan from
+// applying faster than the cluster rolls out: past the cluster's pace every Release would only
+// wait longer, and at thousands of Releases the waits ran past their timeouts.
+func (s *session) admit() error {
+	ok, n := s.r.waits.admit(client.ObjectKeyFromObject(s.rel), s.r.Options.MaxWaiting)
+	if ok {
+		return nil
+	}
+	return progressing(heldRecheck, fmt.Errorf("held: %d releases are waiting for their objects to become ready, the most allowed (--max-waiting-releases)", n))
 }
 
 // waitRegistry holds the parked waits by Release, and which Releases wait for which object.
@@ -246,8 +271,53 @@ type waitRegistry struct {
 	// byObject maps an object (apply.ObjectRef.ID) to the waits that await it, parked or being
 	// looked at: an event during a look must still wake the Release.
 	byObject map[string]map[*waiting]bool
-	// indexed holds the object IDs each wait is listed under in byObject.
+	// indexed holds the object IDs each wait is listed under in byObject: it has an entry for
+	// every wait that has not ended, parked or being looked at.
 	indexed map[*waiting][]string
+	// held are the Releases refused by admit, oldest first, each once; a wait that ends wakes
+	// the oldest.
+	held    []types.NamespacedName
+	heldSet map[types.NamespacedName]bool
+}
+
+// admit says whether a Release may start an install or upgrade while limit waits are the most
+// allowed (0: no limit): yes while fewer are waiting; otherwise the Release joins the line of
+// held ones, once, and the number waiting is returned.
+func (g *waitRegistry) admit(key types.NamespacedName, limit int) (bool, int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := len(g.indexed)
+	if limit <= 0 || n < limit {
+		if g.heldSet[key] {
+			delete(g.heldSet, key)
+			g.held = slicesDelete(g.held, key)
+		}
+		return true, n
+	}
+	if g.heldSet == nil {
+		g.heldSet = map[types.NamespacedName]bool{}
+	}
+	if !g.heldSet[key] {
+		g.heldSet[key] = true
+		g.held = append(g.held, key)
+	}
+	return false, n
+}
+
+// release takes the oldest held Release off the line, for a wait that just ended to wake it.
+func (g *waitRegistry) release() (types.NamespacedName, bool) {
+	if len(g.held) == 0 {
+		return types.NamespacedName{}, false
+	}
+	key := g.held[0]
+	g.held = g.held[1:]
+	delete(g.heldSet, key)
+	return key, true
+}
+
+// slicesDelete removes key from keys.
+func slicesDelete(keys []types.NamespacedName, key types.NamespacedName) []types.NamespacedName {
+	return slices.DeleteFunc(keys, func(k types.NamespacedName) bool { return k == key })
 }
 
 // put parks w and lists it under the objects it awaits.
@@ -295,10 +365,11 @@ func (g *waitRegistry) takeAll() []*waiting {
 	return out
 }
 
-// drop forgets a wait that ended.
-func (g *waitRegistry) drop(w *waiting) {
+// drop forgets a wait that ended and returns the held Release its place goes to, if any.
+func (g *waitRegistry) drop(w *waiting) (types.NamespacedName, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	_, known := g.indexed[w]
 	if g.parked[w.uid] == w {
 		delete(g.parked, w.uid)
 	}
@@ -309,6 +380,10 @@ func (g *waitRegistry) drop(w *waiting) {
 		}
 	}
 	delete(g.indexed, w)
+	if !known {
+		return types.NamespacedName{}, false
+	}
+	return g.release()
 }
 
 // waitingFor returns the Releases that await the object.

@@ -45,3 +45,51 @@ func TestWaitRegistry(t *testing.T) {
 	reg.drop(b)
 	g.Expect(reg.waitingFor(web)).To(BeEmpty())
 }
+
+// TestWaitRegistry_admit holds Releases in line once the waits under way reach the limit, each
+// once and oldest first, and gives each ended wait's place to the oldest one held.
+func TestWaitRegistry_admit(t *testing.T) {
+	g := NewWithT(t)
+	web := apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "ns", Name: "web"}
+	key := func(name string) types.NamespacedName { return types.NamespacedName{Namespace: "ns", Name: name} }
+	wait := func(name string) *waiting {
+		return &waiting{key: key(name), uid: types.UID("uid-" + name), report: health.NotChecked([]apply.ObjectRef{web})}
+	}
+	var reg waitRegistry
+	ok, _ := reg.admit(key("a"), 2)
+	g.Expect(ok).To(BeTrue())
+	a, b := wait("a"), wait("b")
+	reg.put(a)
+	reg.put(b)
+	ok, n := reg.admit(key("c"), 2)
+	g.Expect(ok).To(BeFalse())
+	g.Expect(n).To(Equal(2))
+	ok, _ = reg.admit(key("d"), 2)
+	g.Expect(ok).To(BeFalse())
+	ok, _ = reg.admit(key("c"), 2) // asked again: still once in line, still first
+	g.Expect(ok).To(BeFalse())
+	ok, _ = reg.admit(key("e"), 0)
+	g.Expect(ok).To(BeTrue(), "no limit")
+
+	// A wait taken by a reconcile still counts until it ends.
+	g.Expect(reg.take(a.uid)).To(BeIdenticalTo(a))
+	ok, _ = reg.admit(key("f"), 2)
+	g.Expect(ok).To(BeFalse())
+
+	next, woken := reg.drop(a)
+	g.Expect(woken).To(BeTrue())
+	g.Expect(next).To(Equal(key("c")))
+	ok, _ = reg.admit(key("c"), 2)
+	g.Expect(ok).To(BeTrue(), "the woken Release takes the place")
+	next, woken = reg.drop(b)
+	g.Expect(woken).To(BeTrue())
+	g.Expect(next).To(Equal(key("d")))
+
+	// Admitted while there is room, a held Release leaves the line.
+	ok, _ = reg.admit(key("f"), 2)
+	g.Expect(ok).To(BeTrue())
+	next, woken = reg.drop(wait("never-parked"))
+	g.Expect(woken).To(BeFalse(), "a wait that never counted frees no place")
+	g.Expect(next).To(BeZero())
+	g.Expect(reg.held).To(BeEmpty())
+}

@@ -31,6 +31,10 @@ import (
 	"github.com/capstan-dev/capstan/internal/testenv"
 )
 
+// suiteMaxWaiting is the suite manager's --max-waiting-releases: more than the "Waiting for
+// health" specs park at once, except the one that tests the limit.
+const suiteMaxWaiting = 8
+
 var (
 	testEnv   *envtest.Environment
 	cfg       *rest.Config
@@ -107,6 +111,7 @@ func startManager() {
 	clients := &reconcile.ImpersonatingClients{Config: cfg, Scheme: scheme, Mapper: mgr.GetRESTMapper(), Reader: mgr.GetAPIReader()}
 	opts := options.Defaults()
 	opts.RenderMemoryBudget = 64 << 20 // the allocating chart fails at 32 MiB held
+	opts.MaxWaitingReleases = suiteMaxWaiting
 	source = newRepoSource()
 	err = controllers.SetupRelease(mgr, opts, controllers.ReleaseDeps{
 		Source:        source,

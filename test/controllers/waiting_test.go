@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -75,6 +76,55 @@ var _ = Describe("Waiting for health", func() {
 			Expect(records(ctx, ns, name)).To(Equal([]string{"v1=deployed"}))
 		}
 		GinkgoWriter.Printf("%d waiting Releases were Ready %s after their objects changed\n", waiting, time.Since(start))
+	})
+
+	It("holds installs past --max-waiting-releases in line, writing nothing, and starts them as waits end", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		gates.Store(ns+"/gated-", true)
+		DeferCleanup(func() { gates.Delete(ns + "/gated-") })
+		const total = suiteMaxWaiting + 2
+		for i := range total {
+			Expect(k8sClient.Create(ctx, gated(fmt.Sprintf("gated-%d", i), ns))).To(Succeed())
+		}
+		started := func(g Gomega) (pending, none int) {
+			for i := range total {
+				switch recs := records(ctx, ns, fmt.Sprintf("gated-%d", i)); {
+				case len(recs) == 0:
+					none++
+				case recs[0] == "v1=pending-install":
+					pending++
+				}
+			}
+			return pending, none
+		}
+		By("parking as many as the limit allows; the others have no record and no object")
+		Eventually(func(g Gomega) {
+			pending, none := started(g)
+			g.Expect(pending).To(Equal(suiteMaxWaiting))
+			g.Expect(none).To(Equal(total - suiteMaxWaiting))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			pending, _ := started(g)
+			g.Expect(pending).To(Equal(suiteMaxWaiting))
+		}).WithTimeout(2 * time.Second).Should(Succeed())
+		for i := range total {
+			name := fmt.Sprintf("gated-%d", i)
+			if len(records(ctx, ns, name)) == 0 {
+				err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-svc"}, &corev1.Service{})
+				Expect(apierrors.IsNotFound(err)).To(BeTrue(), "a held Release applies nothing")
+			}
+		}
+
+		By("installing the held ones as the parked ones conclude")
+		gates.Delete(ns + "/gated-")
+		for i := range total {
+			if svc := fmt.Sprintf("gated-%d-svc", i); k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: svc}, &corev1.Service{}) == nil {
+				touch(ctx, ns, svc)
+			}
+		}
+		for i := range total {
+			expectReadyAt(ctx, ns, fmt.Sprintf("gated-%d", i), 1)
+		}
 	})
 
 	It("fails the revision when the timeout runs out while it is parked", func(ctx SpecContext) {
