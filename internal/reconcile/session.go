@@ -124,6 +124,7 @@ func (s *session) carryOut(ctx context.Context) error {
 		if err := s.admit(); err != nil {
 			return err
 		}
+		defer s.unreserve()
 		return s.release(ctx)
 	case ActionRollback:
 		return s.manualRollback(ctx)

@@ -247,6 +247,14 @@ func (r *Reconciler) dropWait(w *waiting) {
 	}
 }
 
+// unreserve gives back the place admit reserved for s's Release when its action ended without
+// parking, waking the Release held longest.
+func (s *session) unreserve() {
+	if key, ok := s.r.waits.unreserve(client.ObjectKeyFromObject(s.rel)); ok && s.r.Enqueue != nil {
+		s.r.Enqueue(key)
+	}
+}
+
 // heldRecheck is how long a held Release waits before asking again if no wait ending wakes it
 // first (a wake is lost when the Release that was woken no longer needs the place).
 const heldRecheck = 30 * time.Second
@@ -278,6 +286,9 @@ type waitRegistry struct {
 	// the oldest.
 	held    []types.NamespacedName
 	heldSet map[types.NamespacedName]bool
+	// reserved are the Releases admitted whose action has not parked or ended yet: they count
+	// against the limit, so that the workers admitting at once cannot overshoot it.
+	reserved map[types.NamespacedName]bool
 }
 
 // admit says whether a Release may start an install or upgrade while limit waits are the most
@@ -286,11 +297,17 @@ type waitRegistry struct {
 func (g *waitRegistry) admit(key types.NamespacedName, limit int) (bool, int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	n := len(g.indexed)
+	n := len(g.indexed) + len(g.reserved)
 	if limit <= 0 || n < limit {
 		if g.heldSet[key] {
 			delete(g.heldSet, key)
 			g.held = slicesDelete(g.held, key)
+		}
+		if limit > 0 {
+			if g.reserved == nil {
+				g.reserved = map[types.NamespacedName]bool{}
+			}
+			g.reserved[key] = true
 		}
 		return true, n
 	}
@@ -302,6 +319,18 @@ func (g *waitRegistry) admit(key types.NamespacedName, limit int) (bool, int) {
 		g.held = append(g.held, key)
 	}
 	return false, n
+}
+
+// unreserve ends the reservation of an admitted Release whose action ended without parking (a
+// parked one's reservation became its wait), and returns the held Release its place goes to.
+func (g *waitRegistry) unreserve(key types.NamespacedName) (types.NamespacedName, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.reserved[key] {
+		return types.NamespacedName{}, false
+	}
+	delete(g.reserved, key)
+	return g.release()
 }
 
 // release takes the oldest held Release off the line, for a wait that just ended to wake it.
@@ -331,6 +360,7 @@ func (g *waitRegistry) put(w *waiting) {
 	if _, ok := g.indexed[w]; ok {
 		return
 	}
+	delete(g.reserved, w.key) // the reservation becomes the wait
 	ids := make([]string, 0, len(w.report.NotReady))
 	for _, ref := range w.report.Pending() {
 		id := ref.ID()
