@@ -25,12 +25,7 @@ const patchedRelease = "hello-patched"
 func samplePostRender() string {
 	sample, err := os.ReadFile(filepath.Join(repoRoot, "config", "samples", "capstan_v1alpha1_release_postrender.yaml"))
 	Expect(err).NotTo(HaveOccurred())
-	return `apiVersion: capstan.dev/v1alpha1
-kind: ChartRepository
-metadata:
-  name: examples
-spec:
-  url: ` + chartRepoURL + "\n---\n" + string(sample)
+	return examplesRepository() + string(sample)
 }
 
 // The user story of issue 15's post-render patches and custom health: the sample Release with
@@ -154,14 +149,7 @@ func brokenSeedObjects(patched bool) string {
                     requests:
                       cpu: "1000"`
 	}
-	return `apiVersion: capstan.dev/v1alpha1
-kind: ChartRepository
-metadata:
-  name: examples
-spec:
-  url: ` + chartRepoURL + `
----
-apiVersion: capstan.dev/v1alpha1
+	return examplesRepository() + `apiVersion: capstan.dev/v1alpha1
 kind: Release
 metadata:
   name: seeded

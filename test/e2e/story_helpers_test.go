@@ -288,3 +288,14 @@ func inStoryNamespace(ns *string) {
 		}
 	})
 }
+
+// examplesRepository is the HTTP ChartRepository "examples" of the suite's chart server, as the
+// first document of a manifest (it ends with the separator).
+func examplesRepository() string {
+	return `apiVersion: capstan.dev/v1alpha1
+kind: ChartRepository
+metadata:
+  name: examples
+spec:
+  url: ` + chartRepoURL + "\n---\n"
+}

@@ -21,14 +21,7 @@ const legacyDeployment = "legacy-hello"
 // legacyRelease is the Release that takes the helm release "legacy" over; conflicts is the
 // spec.upgrade.conflicts block, "" for the default (Fail).
 func legacyRelease(greeting, conflicts string) string {
-	return fmt.Sprintf(`apiVersion: capstan.dev/v1alpha1
-kind: ChartRepository
-metadata:
-  name: examples
-spec:
-  url: %s
----
-apiVersion: capstan.dev/v1alpha1
+	return examplesRepository() + fmt.Sprintf(`apiVersion: capstan.dev/v1alpha1
 kind: Release
 metadata:
   name: legacy
@@ -46,7 +39,7 @@ spec:
     remediation:
       retries: 0
       strategy: none%s
-`, chartRepoURL, greeting, conflicts)
+`, greeting, conflicts)
 }
 
 // yieldReplicas leaves the Deployments' replicas to whoever else manages them.
