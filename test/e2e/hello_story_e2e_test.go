@@ -33,14 +33,7 @@ var (
 // helloObjects is what the user applies: the repository and a Release of the chart hello with
 // the given values, a short timeout, and an upgrade that rolls back at its first failure.
 func helloObjects(values map[string]any) string {
-	return fmt.Sprintf(`apiVersion: capstan.dev/v1alpha1
-kind: ChartRepository
-metadata:
-  name: examples
-spec:
-  url: %s
----
-apiVersion: capstan.dev/v1alpha1
+	return examplesRepository() + fmt.Sprintf(`apiVersion: capstan.dev/v1alpha1
 kind: Release
 metadata:
   name: hello
@@ -56,7 +49,7 @@ spec:
       retries: 0
       strategy: rollback
   values: %s
-`, chartRepoURL, helloTimeout, valuesJSON(values))
+`, helloTimeout, valuesJSON(values))
 }
 
 // The user story of issue 7: install, upgrade, a rollout that cannot complete and is rolled

@@ -29,14 +29,7 @@ const edgeNamespace = "edge"
 // edgeObjects is the repository and a Release of the chart hello into the remote cluster whose
 // kubeconfig is in the Secret "edge", with drift correction checked every few seconds.
 func edgeObjects(values map[string]any) string {
-	return fmt.Sprintf(`apiVersion: capstan.dev/v1alpha1
-kind: ChartRepository
-metadata:
-  name: examples
-spec:
-  url: %s
----
-apiVersion: capstan.dev/v1alpha1
+	return examplesRepository() + fmt.Sprintf(`apiVersion: capstan.dev/v1alpha1
 kind: Release
 metadata:
   name: hello-edge
@@ -56,7 +49,7 @@ spec:
   driftDetection:
     mode: enabled
   values: %s
-`, chartRepoURL, edgeNamespace, valuesJSON(values))
+`, edgeNamespace, valuesJSON(values))
 }
 
 // inlineKubeconfig is a kubeconfig of cfg with the certificates inline, as Capstan requires of a
