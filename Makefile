@@ -152,11 +152,11 @@ test: controlplane verify vet lint test-unit test-e2e ## Everything CI runs.
 
 .PHONY: test-unit
 test-unit: controlplane ## Unit, envtest and conformance tests.
-	HELM=$(HELM) $(GO) test -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test/e2e)
+	HELM=$(HELM) GO=$(GO) hack/gotest.sh -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test/e2e)
 
 .PHONY: test-e2e
 test-e2e: controlplane ## End-to-end stories: bin/manager against a local control plane, driven with kubectl.
-	@if [ -d test/e2e ]; then HELM=$(HELM) $(GO) test -timeout $(TEST_TIMEOUT) ./test/e2e/...; \
+	@if [ -d test/e2e ]; then HELM=$(HELM) GO=$(GO) hack/gotest.sh -timeout $(TEST_TIMEOUT) ./test/e2e/...; \
 	else echo "test-e2e: no end-to-end suite yet"; fi
 
 .PHONY: chaos

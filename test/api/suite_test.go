@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
+	"github.com/capstan-dev/capstan/internal/testsupport"
 )
 
 // repoRoot is the repository's top directory, seen from this package.
@@ -40,7 +41,8 @@ var (
 
 func TestAPI(t *testing.T) {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "capstan.dev/v1alpha1 API contract")
+	suiteConfig, reporterConfig := testsupport.SuiteConfig(t)
+	RunSpecs(t, "capstan.dev/v1alpha1 API contract", suiteConfig, reporterConfig)
 }
 
 var _ = BeforeSuite(func() {

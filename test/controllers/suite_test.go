@@ -29,6 +29,7 @@ import (
 	"github.com/capstan-dev/capstan/internal/options"
 	"github.com/capstan-dev/capstan/internal/reconcile"
 	"github.com/capstan-dev/capstan/internal/testenv"
+	"github.com/capstan-dev/capstan/internal/testsupport"
 )
 
 // suiteMaxWaiting is the suite manager's --max-waiting-releases: more than the "Waiting for
@@ -58,7 +59,8 @@ func TestControllers(t *testing.T) {
 	RegisterFailHandler(Fail)
 	SetDefaultEventuallyTimeout(45 * time.Second)
 	SetDefaultEventuallyPollingInterval(150 * time.Millisecond)
-	RunSpecs(t, "Release controller")
+	suiteConfig, reporterConfig := testsupport.SuiteConfig(t)
+	RunSpecs(t, "Release controller", suiteConfig, reporterConfig)
 }
 
 var _ = BeforeSuite(func() {

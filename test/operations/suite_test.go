@@ -25,6 +25,7 @@ import (
 	"github.com/capstan-dev/capstan/controllers"
 	"github.com/capstan-dev/capstan/internal/options"
 	"github.com/capstan-dev/capstan/internal/testenv"
+	"github.com/capstan-dev/capstan/internal/testsupport"
 )
 
 // The suite's shared state, set up once by BeforeSuite.
@@ -45,7 +46,8 @@ func TestOperations(t *testing.T) {
 	SetDefaultEventuallyPollingInterval(250 * time.Millisecond)
 	SetDefaultConsistentlyDuration(6 * time.Second)
 	SetDefaultConsistentlyPollingInterval(500 * time.Millisecond)
-	RunSpecs(t, "Capstan operations on a kwok cluster")
+	suiteConfig, reporterConfig := testsupport.SuiteConfig(t)
+	RunSpecs(t, "Capstan operations on a kwok cluster", suiteConfig, reporterConfig)
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {

@@ -24,6 +24,7 @@ import (
 	"github.com/capstan-dev/capstan/internal/reconcile"
 	"github.com/capstan-dev/capstan/internal/repo"
 	"github.com/capstan-dev/capstan/internal/testenv"
+	"github.com/capstan-dev/capstan/internal/testsupport"
 )
 
 // suiteMaxIndexSize is the manager's index size limit in this suite, small enough that an
@@ -44,7 +45,8 @@ func TestRepositories(t *testing.T) {
 	RegisterFailHandler(Fail)
 	SetDefaultEventuallyTimeout(30 * time.Second)
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
-	RunSpecs(t, "ChartRepository controller")
+	suiteConfig, reporterConfig := testsupport.SuiteConfig(t)
+	RunSpecs(t, "ChartRepository controller", suiteConfig, reporterConfig)
 }
 
 var _ = BeforeSuite(func() {

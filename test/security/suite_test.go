@@ -77,7 +77,8 @@ func TestSecurity(t *testing.T) {
 	// Every wait below passes the spec's context; without this a context without a deadline
 	// would let a wait run until the suite's timeout instead of the default above.
 	EnforceDefaultTimeoutsWhenUsingContexts()
-	RunSpecs(t, "Capstan's trust boundary, as tenants on the default install")
+	suiteConfig, reporterConfig := testsupport.SuiteConfig(t)
+	RunSpecs(t, "Capstan's trust boundary, as tenants on the default install", suiteConfig, reporterConfig)
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {

@@ -34,6 +34,7 @@ import (
 	"github.com/capstan-dev/capstan/internal/options"
 	"github.com/capstan-dev/capstan/internal/repo"
 	"github.com/capstan-dev/capstan/internal/testenv"
+	"github.com/capstan-dev/capstan/internal/testsupport"
 )
 
 var (
@@ -48,7 +49,8 @@ func TestSharding(t *testing.T) {
 	RegisterFailHandler(Fail)
 	SetDefaultEventuallyTimeout(60 * time.Second)
 	SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
-	RunSpecs(t, "Sharding")
+	suiteConfig, reporterConfig := testsupport.SuiteConfig(t)
+	RunSpecs(t, "Sharding", suiteConfig, reporterConfig)
 }
 
 var _ = BeforeSuite(func() {
