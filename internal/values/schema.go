@@ -125,6 +125,32 @@ func (c Composer) compiled(schemaJSON []byte) (*jsonschema.Schema, error) {
 	return s, err
 }
 
+// Precompile compiles schemaJSON into c.Schemas ahead of the validation that needs it, so that a
+// caller can start the compile as soon as it has the schema's bytes (the CLI does, while it reads
+// the rest of the chart). A validation of the same schema that starts meanwhile waits for it
+// instead of compiling it a second time. Nothing is reported: a schema that fails to compile, or
+// whose compile warns, is not kept, and its validation compiles it again and reports as always,
+// so the output is the same as without Precompile. It does nothing when c.Schemas is nil.
+func (c Composer) Precompile(schemaJSON []byte) {
+	if c.Schemas == nil {
+		return
+	}
+	key := schemaKey(schemaJSON, c.schemaObjectLimit())
+	if !c.Schemas.begin(key) {
+		return
+	}
+	var kept *jsonschema.Schema
+	defer func() {
+		_ = recover() // the validation compiles again and reports the panic as an error
+		c.Schemas.end(key, kept, int64(len(schemaJSON)))
+	}()
+	warned := false
+	s, err := c.compile(schemaJSON, func(string, ...any) { warned = true })
+	if err == nil && !warned {
+		kept = s
+	}
+}
+
 // compile compiles one schema with the loader that refuses files and URLs.
 func (c Composer) compile(schemaJSON []byte, warnf func(format string, args ...any)) (*jsonschema.Schema, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))

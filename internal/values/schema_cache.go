@@ -27,6 +27,8 @@ type SchemaCache struct {
 	bytes   int64
 	lru     *list.List // of *schemaEntry, most recently used first
 	entries map[schemaDigest]*list.Element
+	// pending holds the schemas Precompile is compiling; the channel closes when it is done.
+	pending map[schemaDigest]chan struct{}
 }
 
 type schemaDigest [sha256.Size]byte
@@ -74,6 +76,11 @@ func (c *SchemaCache) get(key schemaDigest) *jsonschema.Schema {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if done, ok := c.pending[key]; ok {
+		c.mu.Unlock()
+		<-done
+		c.mu.Lock()
+	}
 	e, ok := c.entries[key]
 	if !ok {
 		return nil
@@ -102,4 +109,34 @@ func (c *SchemaCache) put(key schemaDigest, s *jsonschema.Schema, size int64) {
 		delete(c.entries, se.key)
 		c.bytes -= se.size
 	}
+}
+
+// begin marks key as being compiled by Precompile: it reports false when the schema is kept
+// already or being compiled, so there is nothing to do. A true answer must be followed by end.
+func (c *SchemaCache) begin(key schemaDigest) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[key]; ok {
+		return false
+	}
+	if _, ok := c.pending[key]; ok {
+		return false
+	}
+	if c.pending == nil {
+		c.pending = map[schemaDigest]chan struct{}{}
+	}
+	c.pending[key] = make(chan struct{})
+	return true
+}
+
+// end finishes what begin started, keeping s (when not nil) and waking the validations that
+// wait for it; they compile on their own when s is nil.
+func (c *SchemaCache) end(key schemaDigest, s *jsonschema.Schema, size int64) {
+	if s != nil {
+		c.put(key, s, size)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	close(c.pending[key])
+	delete(c.pending, key)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 const replicasSchema = `{
@@ -318,4 +319,65 @@ func TestSchemaCache_bounded(t *testing.T) {
 	}
 	g.Expect(cache.Len()).To(Equal(2))
 	g.Expect(cache.bytes).To(BeNumerically("<=", 120))
+}
+
+func TestComposer_Precompile(t *testing.T) {
+	tests := []struct {
+		name, schema string
+		values       map[string]any
+		kept         int
+		warnings     int
+		err          string
+	}{
+		{name: "a valid schema is kept and validates", schema: `{"properties": {"a": {"type": "integer"}}}`,
+			values: map[string]any{"a": 1}, kept: 1},
+		{name: "a violation is reported as without it", schema: `{"properties": {"a": {"type": "integer"}}}`,
+			values: map[string]any{"a": "x"}, kept: 1, err: "got string, want integer"},
+		{name: "a schema that warns is not kept: the validation warns itself, once",
+			schema: `{"properties": {"a": {"$ref": "urn:example:a"}}}`, values: map[string]any{"a": 1}, warnings: 1},
+		{name: "a schema that does not compile is not kept: the validation reports it",
+			schema: `{"properties": {"a": {"$ref": "https://example.com/a.json"}}}`, values: map[string]any{"a": 1},
+			err: "https://example.com/a.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			var warnings []string
+			cache := NewSchemaCache(0)
+			c := newChart(t, "app", "").schema(tt.schema).chart()
+			// Started on its own goroutine, as the CLI does: the validation waits for it or finds it done.
+			go Composer{Schemas: cache}.Precompile(c.Schema)
+			composer := Composer{Schemas: cache, Warn: func(msg string) { warnings = append(warnings, msg) }}
+			err := composer.ValidateSchema(c, tt.values)
+			if tt.err == "" {
+				g.Expect(err).NotTo(HaveOccurred())
+			} else {
+				g.Expect(err).To(MatchError(ContainSubstring(tt.err)))
+			}
+			g.Expect(warnings).To(HaveLen(tt.warnings))
+			g.Eventually(func() int {
+				cache.mu.Lock()
+				defer cache.mu.Unlock()
+				return len(cache.pending)
+			}).Should(BeZero())
+			g.Expect(cache.Len()).To(Equal(tt.kept))
+		})
+	}
+}
+
+func TestSchemaCache_validationWaitsForPrecompile(t *testing.T) {
+	g := NewWithT(t)
+	cache := NewSchemaCache(0)
+	schema := []byte(`{"properties": {"a": {"type": "integer"}}}`)
+	key := schemaKey(schema, Composer{}.schemaObjectLimit())
+	g.Expect(cache.begin(key)).To(BeTrue())
+	g.Expect(cache.begin(key)).To(BeFalse(), "one compile at a time")
+	got := make(chan *jsonschema.Schema)
+	go func() { got <- cache.get(key) }()
+	g.Consistently(got).WithTimeout(100 * time.Millisecond).ShouldNot(Receive())
+	compiled, err := Composer{}.compile(schema, func(string, ...any) {})
+	g.Expect(err).NotTo(HaveOccurred())
+	cache.end(key, compiled, int64(len(schema)))
+	g.Eventually(got).Should(Receive(BeIdenticalTo(compiled)))
+	g.Expect(cache.begin(key)).To(BeFalse(), "kept")
 }

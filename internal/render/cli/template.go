@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ import (
 	"github.com/capstan-dev/capstan/internal/engine"
 	"github.com/capstan-dev/capstan/internal/postrender"
 	"github.com/capstan-dev/capstan/internal/render"
+	"github.com/capstan-dev/capstan/internal/values"
 )
 
 // debugHint is what Helm appends to errors of the rendering stage.
@@ -100,6 +102,7 @@ func (o *templateOptions) render(cmd *cobra.Command, log *slog.Logger) (*render.
 			return nil, err
 		}
 	}
+	schemas := o.precompileSchemas(location)
 	vals, err := o.values.merge(cmd.InOrStdin())
 	if err != nil {
 		return nil, err
@@ -112,6 +115,7 @@ func (o *templateOptions) render(cmd *cobra.Command, log *slog.Logger) (*render.
 	if err != nil {
 		return nil, err
 	}
+	schemas.chart(c)
 	if c.Metadata.Deprecated {
 		log.Warn("this chart is deprecated")
 	}
@@ -126,9 +130,47 @@ func (o *templateOptions) render(cmd *cobra.Command, log *slog.Logger) (*render.
 		ReleaseName: o.releaseName, Namespace: o.namespaceOrDefault(), IsUpgrade: o.isUpgrade,
 		Capabilities: caps, IncludeCRDs: o.includeCRDs && o.outputDir == "", SkipSchemaValidation: o.skipSchema,
 		Logger: log, QuoteSchemaValues: true, // the user's own chart and values files: Helm's exact text
-		PostRenderer: post,
+		PostRenderer: post, Schemas: schemas.cache,
 	})
 }
+
+// schemaStart compiles the values schemas of the chart being rendered while the command reads
+// the values and the chart: compiling the schema is the largest single cost of a render (a third
+// of it for cert-manager), and it needs nothing but the schema's bytes. Validation takes the
+// compiled schemas from cache, or waits for one still being compiled (values.Composer.Precompile).
+type schemaStart struct{ cache *values.SchemaCache }
+
+// precompileSchemas starts compiling the chart directory's values.schema.json at once (an archive
+// is read first: its schemas start in chart). Nothing starts under --skip-schema-validation.
+func (o *templateOptions) precompileSchemas(location string) schemaStart {
+	if o.skipSchema {
+		return schemaStart{}
+	}
+	// A CLI run renders one chart: the cache holds every schema of it, whatever their size.
+	s := schemaStart{cache: values.NewSchemaCache(chart.DefaultMaxDecompressedSize)}
+	path := filepath.Join(location, "values.schema.json")
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() && fi.Size() <= chart.DefaultMaxFileSize {
+		go func() {
+			if data, err := os.ReadFile(path); err == nil { //nolint:gosec // G304: the user's own chart directory.
+				s.composer().Precompile(data)
+			}
+		}()
+	}
+	return s
+}
+
+// chart starts compiling the loaded chart's schema, unless it is under way already (a chart
+// directory's). Subcharts' schemas are left to the validation: a subchart may be disabled by
+// the values, and its schema would be compiled for nothing.
+func (s schemaStart) chart(c *chart.Chart) {
+	if s.cache != nil && c.Schema != nil {
+		go s.composer().Precompile(c.Schema)
+	}
+}
+
+// composer is the values.Composer whose schema cache key matches the render's (the default
+// object limit).
+func (s schemaStart) composer() values.Composer { return values.Composer{Schemas: s.cache} }
 
 // postRenderer reads --post-renderers; nil without the flag, so the output stays helm's.
 func (o *templateOptions) postRenderer() (render.PostRenderer, error) {
