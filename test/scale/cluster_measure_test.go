@@ -182,6 +182,10 @@ var mutatingVerbs = map[string]bool{
 	"CREATE": true, "UPDATE": true,
 }
 
+// readVerbs are the reads the API server counts one per request (a WATCH is one request for as
+// long as it lasts, and is left out).
+var readVerbs = map[string]bool{"GET": true, "LIST": true}
+
 // clientWrites is the manager's own count of requests by HTTP method (reads included: GET
 // covers gets, lists and watches), from the client-go metric controller-runtime exposes on the
 // manager's metrics endpoint.
@@ -266,7 +270,8 @@ type serverKey struct {
 // subresource and whether they were dry runs.
 type serverWrites map[serverKey]float64
 
-// scrapeServerWrites reads apiserver_request_total from the API server's /metrics.
+// scrapeServerWrites reads apiserver_request_total from the API server's /metrics: the writes,
+// and the GETs and LISTs.
 func scrapeServerWrites(ctx context.Context, cfg *rest.Config) (serverWrites, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -283,7 +288,7 @@ func scrapeServerWrites(ctx context.Context, cfg *rest.Config) (serverWrites, er
 	out := serverWrites{}
 	for _, s := range series {
 		l := s.labels
-		if mutatingVerbs[l["verb"]] {
+		if mutatingVerbs[l["verb"]] || readVerbs[l["verb"]] {
 			out[serverKey{l["verb"], l["resource"], l["subresource"], l["dry_run"]}] += s.value
 		}
 	}
@@ -346,7 +351,7 @@ func isDryRun(k serverKey) bool { return k.dryRun != "" }
 func chartObject(k serverKey) bool {
 	switch k.resource {
 	case "serviceaccounts", "configmaps", "secrets", "services", "deployments":
-		return k.subresource == "" && k.dryRun == ""
+		return mutatingVerbs[k.verb] && k.subresource == "" && k.dryRun == ""
 	}
 	return false
 }

@@ -275,7 +275,7 @@ func (b *clusterBench) capstanPhase(ctx context.Context, name string, act func(c
 	dry := sw.sum(isDryRun)
 	fmt.Printf("N=%d capstan %s: %.1f s (load average %s); manager requests per Release: %s (%.2f in all, %.2f writes); of them dry runs %.2f\n",
 		b.n, name, wall.Seconds(), loadAverage(), cw.perRelease(b.n), cw.requests()/float64(b.n), cw.total()/float64(b.n), dry/float64(b.n))
-	fmt.Printf("  API server writes from every client (controller-manager, scheduler and kwok included):\n    %s\n",
+	fmt.Printf("  API server requests (writes, GETs and LISTs) from every client (controller-manager, scheduler and kwok included):\n    %s\n",
 		strings.Join(sw.lines(b.n), "\n    "))
 	return benchRow{n: b.n, system: "Capstan " + name, wall: wall,
 		p50: percentile(took, 50), p90: percentile(took, 90), peakRSS: after.proc.peakRSS, anonRSS: b.anon.take(),
