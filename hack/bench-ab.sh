@@ -20,6 +20,9 @@ if [[ -z ${CAPSTAN:-} ]]; then
   CAPSTAN=bin/capstan
 fi
 CAPSTAN=$(cd "$(dirname "$CAPSTAN")" && pwd)/$(basename "$CAPSTAN")
+if [[ -n ${BASE:-} ]]; then
+  BASE=$(cd "$(dirname "$BASE")" && pwd)/$(basename "$BASE")
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export HELM_CACHE_HOME=$tmp/helm HELM_CONFIG_HOME=$tmp/helm HELM_DATA_HOME=$tmp/helm KUBECONFIG=/dev/null
@@ -46,7 +49,7 @@ cd test/conformance
 bins=("$HELM" "$CAPSTAN")
 names=(helm capstan)
 if [[ -n ${BASE:-} ]]; then
-  bins+=("$(cd "$(dirname "$BASE")" && pwd)/$(basename "$BASE")")
+  bins+=("$BASE")
   names+=(base)
 fi
 header="render runs"

@@ -151,7 +151,7 @@ func (o *templateOptions) precompileSchemas(location string) schemaStart {
 	path := filepath.Join(location, "values.schema.json")
 	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() && fi.Size() <= chart.DefaultMaxFileSize {
 		go func() {
-			if data, err := os.ReadFile(path); err == nil { //nolint:gosec // G304: the user's own chart directory.
+			if data, err := os.ReadFile(path); err == nil {
 				s.composer().Precompile(data)
 			}
 		}()
