@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -128,7 +129,7 @@ func (s *session) execute(ctx context.Context, p *plan) error {
 		return err
 	}
 	failpoint.Inject(failpoint.AfterPendingRecord)
-	s.pruneHistory(ctx)
+	s.pruneHistory(ctx, p.record)
 	applied, err := s.deploy(ctx, p)
 	if errors.Is(err, errShuttingDown) {
 		return s.interrupt(ctx, p)
@@ -288,30 +289,32 @@ func (s *session) succeed(ctx context.Context, p *plan) error {
 	if err := s.afterDeploy(ctx, rec.Version); err != nil {
 		return err
 	}
-	if err := s.refresh(ctx, rec.Version); err != nil {
-		return err
-	}
 	return pruneErr
 }
 
 // pruneHistory prunes the records to maxHistory after a record was created, as Helm does, so that
 // a crash loop cannot grow them without bound; the newest deployed revision and the newest one
-// are never removed. A failure is logged: the next creation or success prunes again.
-func (s *session) pruneHistory(ctx context.Context) {
-	if _, err := s.store.Prune(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName(), s.rel.GetMaxHistory()); err != nil {
+// are never removed. It prunes from the records this reconcile listed and the one it just
+// created, without listing them again: a record another writer added meanwhile is only missed,
+// and left for the next prune. A failure is logged: the next creation or success prunes again.
+func (s *session) pruneHistory(ctx context.Context, created *storage.Release) {
+	known := append(slices.Clone(s.records), created)
+	slices.SortStableFunc(known, func(a, b *storage.Release) int { return a.Version - b.Version })
+	if _, err := s.store.PruneFrom(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName(), known, s.rel.GetMaxHistory()); err != nil {
 		ctrl.LoggerFrom(ctx).Info("could not prune the history", "error", err.Error())
 	}
 }
 
-// afterDeploy supersedes older deployed revisions and prunes history to maxHistory.
+// afterDeploy supersedes older deployed revisions, prunes history to maxHistory and updates the
+// status history from the records that remain: one list of the records for the three.
 func (s *session) afterDeploy(ctx context.Context, version int) error {
-	ns, name := s.rel.GetStorageNamespace(), s.rel.GetReleaseName()
-	if _, err := s.store.Supersede(ctx, ns, name, version); err != nil {
-		return s.storageError(err, "superseding older revisions")
+	rels, err := s.store.SupersedeAndPrune(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName(), version, s.rel.GetMaxHistory())
+	if err != nil {
+		return s.storageError(err, "concluding the revision")
 	}
-	if _, err := s.store.Prune(ctx, ns, name, s.rel.GetMaxHistory()); err != nil {
-		return s.storageError(err, "pruning history")
-	}
+	s.records = rels
+	s.finishSnapshot(version)
+	syncStatusFromRecords(s.rel, s.records)
 	return nil
 }
 

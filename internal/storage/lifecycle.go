@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -95,6 +96,12 @@ func (s *Store) Supersede(ctx context.Context, ns, name string, version int) ([]
 	if err != nil {
 		return nil, err
 	}
+	return s.supersede(ctx, rels, version)
+}
+
+// supersede does Supersede's work on rels, the release's revisions as just listed; it marks the
+// superseded ones in rels too.
+func (s *Store) supersede(ctx context.Context, rels []*Release, version int) ([]int, error) {
 	var done []int
 	for _, rel := range rels {
 		if rel.Version >= version || rel.Info.Status != StatusDeployed {
@@ -102,11 +109,30 @@ func (s *Store) Supersede(ctx context.Context, ns, name string, version int) ([]
 		}
 		rel.Info.Status = StatusSuperseded
 		if err := s.UpdateStatus(ctx, rel); err != nil {
+			rel.Info.Status = StatusDeployed
 			return done, err
 		}
 		done = append(done, rel.Version)
 	}
 	return done, nil
+}
+
+// SupersedeAndPrune does what Supersede and then Prune do after the revision `version` became
+// deployed, from one list of the release's revisions instead of one each, and returns the
+// revisions that remain, with their statuses as written, sorted by version.
+func (s *Store) SupersedeAndPrune(ctx context.Context, ns, name string, version, maxHistory int) ([]*Release, error) {
+	rels, err := s.List(ctx, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.supersede(ctx, rels, version); err != nil {
+		return nil, fmt.Errorf("superseding older revisions: %w", err)
+	}
+	deleted, err := s.PruneFrom(ctx, ns, name, rels, maxHistory)
+	if err != nil {
+		return nil, fmt.Errorf("pruning history: %w", err)
+	}
+	return slices.DeleteFunc(rels, func(r *Release) bool { return slices.Contains(deleted, r.Version) }), nil
 }
 
 // RecoverPending marks every revision left pending-install, pending-upgrade or pending-rollback
@@ -143,6 +169,17 @@ func (s *Store) Prune(ctx context.Context, ns, name string, maxHistory int) ([]i
 	rels, err := s.List(ctx, ns, name)
 	if err != nil {
 		return nil, err
+	}
+	return s.PruneFrom(ctx, ns, name, rels, maxHistory)
+}
+
+// PruneFrom does Prune's work on rels, the release's revisions sorted by version, as the caller
+// listed them and knows them to be since (a revision it created since is included): it saves
+// the list when the caller has one. A revision another writer deleted meanwhile counts as
+// deleted.
+func (s *Store) PruneFrom(ctx context.Context, ns, name string, rels []*Release, maxHistory int) ([]int, error) {
+	if maxHistory <= 0 {
+		return nil, nil
 	}
 	var deleted []int
 	for _, rel := range pruneCandidates(rels, maxHistory) {

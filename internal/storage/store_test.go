@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -430,4 +431,55 @@ func TestStore_wireFormat(t *testing.T) {
 	twice, err := base64.StdEncoding.DecodeString(string(once))
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(twice[:3]).To(Equal([]byte{0x1f, 0x8b, 0x08}))
+}
+
+func TestStore_supersedeAndPrune(t *testing.T) {
+	g := NewWithT(t)
+	f := newFixture(t)
+	f.seed(t, "web", StatusSuperseded, StatusSuperseded, StatusDeployed, StatusFailed, StatusPendingUpgrade)
+	v5, err := f.store.Get(f.ctx, f.ns, "web", 5)
+	g.Expect(err).NotTo(HaveOccurred())
+	v5.Info.Status = StatusDeployed
+	g.Expect(f.store.UpdateStatus(f.ctx, v5)).To(Succeed())
+
+	reader := &countingReader{Reader: f.c}
+	store := NewStore(f.c, WithReader(reader))
+	left, err := store.SupersedeAndPrune(f.ctx, f.ns, "web", 5, 3)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(reader.lists).To(Equal(1), "one list for both")
+	want := []string{"v3=superseded", "v4=failed", "v5=deployed"}
+	g.Expect(f.history(t, "web")).To(Equal(want))
+	got := make([]string, 0, len(left))
+	for _, r := range left {
+		got = append(got, fmt.Sprintf("v%d=%s", r.Version, r.Info.Status))
+	}
+	g.Expect(got).To(Equal(want), "what it returns is what is stored")
+}
+
+func TestStore_pruneFrom(t *testing.T) {
+	g := NewWithT(t)
+	f := newFixture(t)
+	f.seed(t, "web", StatusSuperseded, StatusSuperseded, StatusDeployed)
+	rels, err := f.store.List(f.ctx, f.ns, "web")
+	g.Expect(err).NotTo(HaveOccurred())
+	// Another writer deletes v1 and adds v4 after the list: PruneFrom knows neither.
+	g.Expect(f.store.Delete(f.ctx, f.ns, "web", 1)).To(Succeed())
+	g.Expect(f.store.Create(f.ctx, record(f.ns, "web", 4, StatusPendingUpgrade))).To(Succeed())
+
+	deleted, err := f.store.PruneFrom(f.ctx, f.ns, "web", rels, 1)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(deleted).To(Equal([]int{1, 2}), "a record deleted meanwhile counts as deleted")
+	g.Expect(f.history(t, "web")).To(Equal([]string{"v3=deployed", "v4=pending-upgrade"}),
+		"the listed newest and last deployed are kept, and the record it did not know is left alone")
+}
+
+// countingReader counts the lists made through it.
+type countingReader struct {
+	client.Reader
+	lists int
+}
+
+func (r *countingReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	r.lists++
+	return r.Reader.List(ctx, list, opts...)
 }
