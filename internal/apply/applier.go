@@ -48,6 +48,9 @@ type Applier struct {
 	client client.Client
 	owner  Owner
 	opts   Options
+	// written holds the objects Apply wrote as the API server returned them, by ObjectRef.ID,
+	// until TakeWritten.
+	written map[string]*unstructured.Unstructured
 }
 
 // New returns an Applier that writes through c on behalf of owner. Objects without a namespace whose
@@ -291,6 +294,14 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured) 
 	return a.applyAll(ctx, rest, applied)
 }
 
+// TakeWritten returns the objects Apply wrote, as the API server answered the write, by
+// ObjectRef.ID, and forgets them. An object Apply deleted and created again is not among them.
+func (a *Applier) TakeWritten() map[string]*unstructured.Unstructured {
+	w := a.written
+	a.written = nil
+	return w
+}
+
 func (a *Applier) applyAll(ctx context.Context, objs []*unstructured.Unstructured, applied []ObjectRef) ([]ObjectRef, error) {
 	for _, obj := range objs {
 		ref := RefOf(obj)
@@ -309,6 +320,10 @@ func (a *Applier) applyAll(ctx context.Context, objs []*unstructured.Unstructure
 		}
 		if written != nil {
 			a.opts.InSync.note(obj, written.GetResourceVersion())
+			if a.written == nil {
+				a.written = map[string]*unstructured.Unstructured{}
+			}
+			a.written[ref.ID()] = written
 		} else {
 			a.opts.InSync.forget(ref)
 		}

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
 	"github.com/capstan-dev/capstan/internal/health"
 )
@@ -104,4 +106,70 @@ func TestAfterApply(t *testing.T) {
 	g.Expect(r.Pending()).To(ConsistOf(deploy, svc), "only kinds with a status are read")
 	g.Expect(r.Ready()).To(BeFalse())
 	g.Expect(health.AfterApply([]apply.ObjectRef{cm, sa}).Ready()).To(BeTrue())
+}
+
+func TestChecker_AfterWrite(t *testing.T) {
+	cm := apply.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "c"}
+	svc := apply.ObjectRef{Version: "v1", Kind: "Service", Namespace: "shop", Name: "web"}
+	deploy := apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
+	cert := apply.ObjectRef{Group: "cert-manager.io", Version: "v1", Kind: "Certificate", Namespace: "shop", Name: "web"}
+	service := "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {clusterIP: None}\n"
+	created := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop, generation: 1}\nspec: {replicas: 1}\n"
+	unchanged := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, generation: 4}
+spec: {replicas: 1}
+status:
+  observedGeneration: 4
+  replicas: 1
+  updatedReplicas: 1
+  readyReplicas: 1
+  availableReplicas: 1
+  conditions: [{type: Available, status: "True"}]
+`
+	checks, err := health.Compile([]capstanv1.HealthCheck{certificateCheck}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		refs     []apply.ObjectRef
+		written  map[string]string
+		complete bool
+		pending  []apply.ObjectRef
+		failed   int
+	}{
+		"a Service is ready as written, a Deployment just created is not": {
+			refs: []apply.ObjectRef{cm, svc, deploy}, written: map[string]string{svc.ID(): service, deploy.ID(): created},
+			complete: true, pending: []apply.ObjectRef{deploy},
+		},
+		"a Deployment the upgrade did not change is ready as written": {
+			refs: []apply.ObjectRef{svc, deploy}, written: map[string]string{svc.ID(): service, deploy.ID(): unchanged},
+			complete: true,
+		},
+		"an object without a written answer (recreated) is left to the first look": {
+			refs: []apply.ObjectRef{cm, svc, deploy}, written: map[string]string{svc.ID(): service},
+			pending: []apply.ObjectRef{deploy},
+		},
+		"spec.healthChecks judge the written object": {
+			refs:     []apply.ObjectRef{cert},
+			written:  map[string]string{cert.ID(): certificate(1, "status:\n  conditions:\n  - {type: Ready, status: 'False', reason: Failed}\n")},
+			complete: true, pending: []apply.ObjectRef{cert}, failed: 1,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			written := map[string]*unstructured.Unstructured{}
+			for id, doc := range tc.written {
+				written[id] = object(t, doc)
+			}
+			ctx := health.WithChecks(context.Background(), checks)
+			r, complete := health.New(nil, health.Options{}).AfterWrite(ctx, tc.refs, written)
+			g.Expect(complete).To(Equal(tc.complete))
+			g.Expect(r.Checked).To(Equal(len(tc.refs)))
+			g.Expect(r.Pending()).To(ConsistOf(tc.pending))
+			g.Expect(r.Failed()).To(HaveLen(tc.failed))
+			g.Expect(r.Ready()).To(Equal(len(tc.pending) == 0))
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/capstan-dev/capstan/internal/apply"
 )
@@ -109,6 +110,38 @@ func AfterApply(refs []apply.ObjectRef) Report {
 		}
 	}
 	return newReport(len(refs), notChecked)
+}
+
+// AfterWrite is the report a wait starts from right after the apply, computed from the objects as
+// the API server returned them from the write (written, by ObjectRef.ID), with the health checks
+// of ctx, instead of reading them again: a Service is ready, a Deployment just created is in
+// progress. The kinds that are ready once they exist are ready, as in AfterApply. It reports
+// whether every object was judged: one missing from written (recreated, not written) is "not
+// checked yet", and the wait's first look must read it.
+func (c *Checker) AfterWrite(ctx context.Context, refs []apply.ObjectRef, written map[string]*unstructured.Unstructured) (Report, bool) {
+	refs = unique(refs)
+	var notReady []ObjectStatus
+	complete := true
+	for _, r := range refs {
+		if statusless[r.GroupVersionKind().GroupKind()] {
+			continue
+		}
+		obj := written[r.ID()]
+		if obj == nil {
+			complete = false
+			notReady = append(notReady, ObjectStatus{Ref: r, Status: Unknown, Message: "not checked yet"})
+			continue
+		}
+		s, custom := checksFrom(ctx).Compute(obj)
+		if !custom {
+			s = Compute(obj)
+		}
+		s.Ref = r
+		if s.Status != Current {
+			notReady = append(notReady, s)
+		}
+	}
+	return newReport(len(refs), notReady), complete
 }
 
 // Look is one look of a wait: it reads the objects last reported not ready (pending) once and

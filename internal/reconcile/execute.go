@@ -140,7 +140,7 @@ func (s *session) execute(ctx context.Context, p *plan) error {
 	if p.noWait || s.r.NewWaiter == nil {
 		return s.finish(ctx, p, applied)
 	}
-	w := s.r.newWaiting(s, p, attempt, applied)
+	w := s.r.newWaiting(ctx, s, p, attempt, applied)
 	failpoint.Inject(failpoint.DuringWait)
 	err = s.await(ctx, w)
 	parked = isProgressing(err)

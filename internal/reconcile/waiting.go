@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -50,34 +51,48 @@ type waiting struct {
 	waiter Waiter
 	// report is the last look: the objects still awaited.
 	report health.Report
+	// judged says that report already judges every object from what the apply's writes returned,
+	// so the first look is not needed: the wait parks until a watched object changes.
+	judged bool
 	// watched says whether watches cover every awaited object; unwatch gives them back.
 	watched bool
 	unwatch func()
 }
 
 // newWaiting starts the wait of a revision whose objects s just applied.
-func (r *Reconciler) newWaiting(s *session, p *plan, attempt string, applied []apply.ObjectRef) *waiting {
+func (r *Reconciler) newWaiting(ctx context.Context, s *session, p *plan, attempt string, applied []apply.ObjectRef) *waiting {
 	timeout := s.rel.GetTimeout()
 	waiter := r.NewWaiter(s.target)
+	var written map[string]*unstructured.Unstructured
+	if p.applier != nil {
+		written = p.applier.TakeWritten()
+	}
+	report, judged := startReport(health.WithChecks(ctx, s.healthChecks), waiter, p.objectRefs(), written)
 	w := &waiting{s: s, p: p, key: client.ObjectKeyFromObject(s.rel), uid: s.rel.UID, attempt: attempt,
 		applied: applied, generation: s.rel.Generation, timeout: timeout, waiter: waiter,
-		report: startReport(waiter, p.objectRefs())}
+		report: report, judged: judged}
 	if timeout > 0 {
 		w.deadline = r.now().Add(timeout)
 	}
 	return w
 }
 
-// startReport is the report a wait starts from: the Waiter's own when it has one (health.Checker
-// counts the kinds that are ready once they exist as ready after the apply), else every object
-// not checked yet.
-func startReport(w Waiter, refs []apply.ObjectRef) health.Report {
+// startReport is the report a wait starts from, and whether it judged every object: the
+// Waiter's own when it has one (health.Checker judges the objects from what their writes
+// returned, and counts the kinds that are ready once they exist as ready after the apply), else
+// every object not checked yet.
+func startReport(ctx context.Context, w Waiter, refs []apply.ObjectRef, written map[string]*unstructured.Unstructured) (health.Report, bool) {
+	if s, ok := w.(interface {
+		AfterWrite(context.Context, []apply.ObjectRef, map[string]*unstructured.Unstructured) (health.Report, bool)
+	}); ok && written != nil {
+		return s.AfterWrite(ctx, refs, written)
+	}
 	if s, ok := w.(interface {
 		AfterApply([]apply.ObjectRef) health.Report
 	}); ok {
-		return s.AfterApply(refs)
+		return s.AfterApply(refs), false
 	}
-	return health.NotChecked(refs)
+	return health.NotChecked(refs), false
 }
 
 // resume hands the waiting session the Release as read by this reconcile.
@@ -106,7 +121,14 @@ func (s *session) await(ctx context.Context, w *waiting) error {
 	}
 	// The checks of the generation that applied: a resumed wait judges the revision it awaits.
 	ctx = health.WithChecks(ctx, s.healthChecks)
-	report, err := w.waiter.Look(ctx, w.report.Pending(), w.report)
+	report, err := w.report, error(nil)
+	if w.judged {
+		// Judged from the writes' answers a moment ago: reading the objects again now would
+		// almost always find them as written, so the wait parks until a watched one changes.
+		w.judged = false
+	} else {
+		report, err = w.waiter.Look(ctx, w.report.Pending(), w.report)
+	}
 	switch {
 	case err != nil && ShuttingDown(ctx):
 		return s.interrupt(ctx, w.p)
