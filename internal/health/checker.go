@@ -82,10 +82,13 @@ func (c *Checker) status(ctx context.Context, ref apply.ObjectRef) (ObjectStatus
 	if statusless[gvk.GroupKind()] {
 		return c.metadataStatus(ctx, ref, gvk, key)
 	}
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(gvk)
-	if err := c.reader.Get(ctx, key, live); err != nil {
-		return missing(ref, err)
+	live := seenFrom(ctx)[ref.ID()]
+	if live == nil {
+		live = &unstructured.Unstructured{}
+		live.SetGroupVersionKind(gvk)
+		if err := c.reader.Get(ctx, key, live); err != nil {
+			return missing(ref, err)
+		}
 	}
 	s, custom := checksFrom(ctx).Compute(live)
 	if !custom {
@@ -146,4 +149,21 @@ func unique(refs []apply.ObjectRef) []apply.ObjectRef {
 		}
 	}
 	return out
+}
+
+type seenKey struct{}
+
+// WithSeen returns a context under which a Checker judges the objects in seen (by
+// apply.ObjectRef.ID) as given instead of reading them: each is the object as a watch event
+// delivered it, newer than nothing the event's wake-up could read.
+func WithSeen(ctx context.Context, seen map[string]*unstructured.Unstructured) context.Context {
+	if len(seen) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, seenKey{}, seen)
+}
+
+func seenFrom(ctx context.Context) map[string]*unstructured.Unstructured {
+	m, _ := ctx.Value(seenKey{}).(map[string]*unstructured.Unstructured)
+	return m
 }

@@ -9,7 +9,10 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
@@ -172,4 +175,37 @@ status:
 			g.Expect(r.Ready()).To(Equal(len(tc.pending) == 0))
 		})
 	}
+}
+
+// forbiddenReader refuses every read.
+type forbiddenReader struct{ client.Reader }
+
+func (forbiddenReader) Get(context.Context, client.ObjectKey, client.Object, ...client.GetOption) error {
+	return apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "web", errors.New("no reads in this test"))
+}
+
+func TestChecker_Look_judgesWhatAWatchDelivered(t *testing.T) {
+	g := NewWithT(t)
+	deploy := apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
+	available := object(t, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, generation: 2}
+spec: {replicas: 1}
+status:
+  observedGeneration: 2
+  replicas: 1
+  updatedReplicas: 1
+  readyReplicas: 1
+  availableReplicas: 1
+  conditions: [{type: Available, status: "True"}]
+`)
+	checker := health.New(forbiddenReader{}, health.Options{})
+	last := health.NotChecked([]apply.ObjectRef{deploy})
+	ctx := health.WithSeen(context.Background(), map[string]*unstructured.Unstructured{deploy.ID(): available})
+	r, err := checker.Look(ctx, []apply.ObjectRef{deploy}, last)
+	g.Expect(err).NotTo(HaveOccurred(), "the delivered object is judged, not read")
+	g.Expect(r.Ready()).To(BeTrue())
+
+	_, err = checker.Look(context.Background(), []apply.ObjectRef{deploy}, last)
+	g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "without it the object is read")
 }

@@ -9,7 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -23,11 +23,12 @@ import (
 const DefaultLinger = time.Minute
 
 // Watches shares the watches that wake up waits: while a release waits for its objects to become
-// ready, a change of one of them calls notify with the object's reference, so the wait can look
-// again at once instead of polling. A watch is opened per identity (the client a Release acts
-// with: what it may not read, it is not told about), namespace and kind, for metadata only and
-// only for objects carrying Helm's managed-by label (every object Capstan applies carries it), and
-// closed Linger after the last wait on it ended.
+// ready, a change of one of them calls notify with the object's reference and the object as the
+// event carried it (nil when it was deleted), so the wait can judge it at once, without polling
+// and without reading it again. A watch is opened per identity (the client a Release acts with:
+// what it may not read, it is not told about), namespace and kind, only for objects carrying
+// Helm's managed-by label (every object Capstan applies carries it), and closed Linger after the
+// last wait on it ended. Only kinds with a status are watched.
 //
 // A watch starts at the most recent state, which it announces as one event per existing object,
 // so a change between the apply and the watch's start is not missed. A watch the identity may not
@@ -35,7 +36,7 @@ const DefaultLinger = time.Minute
 // A watch that ends (the API server closes them after a while, or a connection breaks) is
 // reopened, after a pause that grows while openings keep failing.
 type Watches struct {
-	notify func(apply.ObjectRef)
+	notify func(apply.ObjectRef, *unstructured.Unstructured)
 	linger time.Duration
 	ctx    context.Context
 	stop   context.CancelFunc
@@ -62,7 +63,7 @@ type stream struct {
 
 // NewWatches returns Watches that call notify for every event of a watched object until Stop.
 // linger <= 0 takes DefaultLinger.
-func NewWatches(notify func(apply.ObjectRef), linger time.Duration) *Watches {
+func NewWatches(notify func(apply.ObjectRef, *unstructured.Unstructured), linger time.Duration) *Watches {
 	if linger <= 0 {
 		linger = DefaultLinger
 	}
@@ -165,7 +166,7 @@ func (w *Watches) run(ctx context.Context, c client.WithWatch, k streamKey, s *s
 	log := ctrl.LoggerFrom(ctx).WithValues("kind", k.gvk.Kind, "namespace", k.namespace)
 	pause := firstRetry
 	for ctx.Err() == nil {
-		list := &metav1.PartialObjectMetadataList{}
+		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(k.gvk.GroupVersion().WithKind(k.gvk.Kind + "List"))
 		opts := []client.ListOption{client.MatchingLabels{apply.ManagedByLabel: apply.ManagedByHelm}}
 		if k.namespace != "" {
@@ -213,12 +214,16 @@ func (w *Watches) forward(ctx context.Context, k streamKey, wi watch.Interface) 
 			if ev.Type == watch.Error || ev.Type == watch.Bookmark {
 				continue
 			}
-			obj, isMeta := ev.Object.(metav1.Object)
-			if !isMeta {
+			obj, ok := ev.Object.(*unstructured.Unstructured)
+			if !ok {
 				continue
 			}
-			w.notify(apply.ObjectRef{Group: k.gvk.Group, Version: k.gvk.Version, Kind: k.gvk.Kind,
-				Namespace: obj.GetNamespace(), Name: obj.GetName()})
+			ref := apply.ObjectRef{Group: k.gvk.Group, Version: k.gvk.Version, Kind: k.gvk.Kind,
+				Namespace: obj.GetNamespace(), Name: obj.GetName()}
+			if ev.Type == watch.Deleted {
+				obj = nil
+			}
+			w.notify(ref, obj)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -39,14 +40,29 @@ func withWatch(t *testing.T, cfg *rest.Config) client.WithWatch {
 	return c
 }
 
-// events collects the references Watches notify, by name.
-type events struct{ ch chan apply.ObjectRef }
+// event is one notification of Watches.
+type event struct {
+	ref apply.ObjectRef
+	obj *unstructured.Unstructured
+}
 
-func (e events) count(names map[string]int) {
+// events collects the notifications of Watches.
+type events struct {
+	ch chan event
+	// available is set once an event carried the Deployment with an available replica.
+	available bool
+}
+
+// count counts the notifications by name, and notes whether one carried an available replica.
+func (e *events) count(names map[string]int) {
 	for {
 		select {
-		case r := <-e.ch:
-			names[r.Name]++
+		case ev := <-e.ch:
+			names[ev.ref.Name]++
+			if ev.obj != nil {
+				n, _, _ := unstructured.NestedInt64(ev.obj.Object, "status", "availableReplicas")
+				e.available = e.available || n > 0
+			}
 		default:
 			return
 		}
@@ -57,8 +73,8 @@ func TestWatches_notifyChangesOfManagedObjects(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
 	ns := namespace(t)
-	ev := events{ch: make(chan apply.ObjectRef, 1000)}
-	w := health.NewWatches(func(r apply.ObjectRef) { ev.ch <- r }, 300*time.Millisecond)
+	ev := &events{ch: make(chan event, 1000)}
+	w := health.NewWatches(func(r apply.ObjectRef, obj *unstructured.Unstructured) { ev.ch <- event{r, obj} }, 300*time.Millisecond)
 	defer w.Stop()
 	c := withWatch(t, restConfig(t))
 
@@ -69,6 +85,8 @@ func TestWatches_notifyChangesOfManagedObjects(t *testing.T) {
 	// The watch announces the Deployment as it is, then each change kwok and the controllers make
 	// while it becomes available.
 	g.Eventually(func() int { ev.count(seen); return seen["web"] }).WithTimeout(30 * time.Second).Should(BeNumerically(">=", 2))
+	// The events carry the whole object, status included, so a wake-up can judge it unread.
+	g.Eventually(func() bool { ev.count(seen); return ev.available }).WithTimeout(30 * time.Second).Should(BeTrue())
 	g.Expect(seen).NotTo(HaveKey("plain"), "objects without Helm's managed-by label are not watched")
 	g.Expect(w.Opened()).To(BeEquivalentTo(1))
 
@@ -89,7 +107,7 @@ func TestWatches_notifyChangesOfManagedObjects(t *testing.T) {
 func TestWatches_kindsReadyOnceTheyExistNeedNoWatch(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
-	w := health.NewWatches(func(apply.ObjectRef) {}, time.Second)
+	w := health.NewWatches(func(apply.ObjectRef, *unstructured.Unstructured) {}, time.Second)
 	defer w.Stop()
 	release, watched := w.Watch(withWatch(t, restConfig(t)), "admin",
 		[]apply.ObjectRef{{Version: "v1", Kind: "ConfigMap", Namespace: "x", Name: "y"}})
@@ -104,7 +122,7 @@ func TestWatches_anIdentityThatMayNotWatchPolls(t *testing.T) {
 	ns := namespace(t)
 	cfg := restConfig(t)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":nobody"}
-	w := health.NewWatches(func(apply.ObjectRef) {}, time.Second)
+	w := health.NewWatches(func(apply.ObjectRef, *unstructured.Unstructured) {}, time.Second)
 	defer w.Stop()
 	refs := []apply.ObjectRef{{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: ns, Name: "web"}}
 	c := withWatch(t, cfg)
@@ -122,7 +140,7 @@ func TestWatches_anIdentityThatMayNotWatchPolls(t *testing.T) {
 func TestWatches_stopped(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
-	w := health.NewWatches(func(apply.ObjectRef) {}, time.Second)
+	w := health.NewWatches(func(apply.ObjectRef, *unstructured.Unstructured) {}, time.Second)
 	w.Stop()
 	release, watched := w.Watch(withWatch(t, restConfig(t)), "admin",
 		[]apply.ObjectRef{{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "x", Name: "y"}})

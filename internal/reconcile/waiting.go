@@ -54,6 +54,10 @@ type waiting struct {
 	// judged says that report already judges every object from what the apply's writes returned,
 	// so the first look is not needed: the wait parks until a watched object changes.
 	judged bool
+	// seen holds, by apply.ObjectRef.ID, the awaited objects as the last watch event of each
+	// delivered them since the last look (guarded by the registry's mutex): the next look judges
+	// them without reading them.
+	seen map[string]*unstructured.Unstructured
 	// watched says whether watches cover every awaited object; unwatch gives them back.
 	watched bool
 	unwatch func()
@@ -127,7 +131,7 @@ func (s *session) await(ctx context.Context, w *waiting) error {
 		// almost always find them as written, so the wait parks until a watched one changes.
 		w.judged = false
 	} else {
-		report, err = w.waiter.Look(ctx, w.report.Pending(), w.report)
+		report, err = w.waiter.Look(health.WithSeen(ctx, s.r.waits.takeSeen(w)), w.report.Pending(), w.report)
 	}
 	switch {
 	case err != nil && ShuttingDown(ctx):
@@ -216,12 +220,13 @@ func (r *Reconciler) identity(rel *capstanv1.Release) string {
 	return "release:" + string(rel.UID)
 }
 
-// ObjectChanged wakes the Releases waiting for the object (Watches call it for every event).
-func (r *Reconciler) ObjectChanged(ref apply.ObjectRef) {
+// ObjectChanged wakes the Releases waiting for the object (Watches call it for every event), and
+// keeps obj, the object as the event delivered it (nil: deleted), for their next look.
+func (r *Reconciler) ObjectChanged(ref apply.ObjectRef, obj *unstructured.Unstructured) {
 	if r.Enqueue == nil {
 		return
 	}
-	for _, key := range r.waits.waitingFor(ref) {
+	for _, key := range r.waits.changed(ref, obj) {
 		r.Enqueue(key)
 	}
 }
@@ -438,16 +443,35 @@ func (g *waitRegistry) drop(w *waiting) (types.NamespacedName, bool) {
 	return g.release()
 }
 
-// waitingFor returns the Releases that await the object.
-func (g *waitRegistry) waitingFor(ref apply.ObjectRef) []types.NamespacedName {
+// changed keeps obj as the latest state of the object for the waits that await it (forgets
+// what they kept of it when obj is nil), and returns their Releases.
+func (g *waitRegistry) changed(ref apply.ObjectRef, obj *unstructured.Unstructured) []types.NamespacedName {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	ws := g.byObject[ref.ID()]
+	id := ref.ID()
+	ws := g.byObject[id]
 	out := make([]types.NamespacedName, 0, len(ws))
 	for w := range ws {
+		switch {
+		case obj == nil:
+			delete(w.seen, id)
+		case w.seen == nil:
+			w.seen = map[string]*unstructured.Unstructured{id: obj}
+		default:
+			w.seen[id] = obj
+		}
 		out = append(out, w.key)
 	}
 	return out
+}
+
+// takeSeen returns the objects kept for w's next look, and forgets them.
+func (g *waitRegistry) takeSeen(w *waiting) map[string]*unstructured.Unstructured {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	seen := w.seen
+	w.seen = nil
+	return seen
 }
 
 // len returns how many waits are parked.

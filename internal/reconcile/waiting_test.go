@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/capstan-dev/capstan/internal/apply"
@@ -18,32 +19,59 @@ func TestWaitRegistry(t *testing.T) {
 	b := &waiting{key: types.NamespacedName{Namespace: "ns", Name: "b"}, uid: "uid-b", report: health.NotChecked([]apply.ObjectRef{web})}
 	var reg waitRegistry
 	g.Expect(reg.take("uid-a")).To(BeNil())
-	g.Expect(reg.waitingFor(web)).To(BeEmpty())
+	g.Expect(reg.changed(web, nil)).To(BeEmpty())
 
 	reg.put(a)
 	reg.put(b)
 	g.Expect(reg.len()).To(Equal(2))
-	g.Expect(reg.waitingFor(web)).To(ConsistOf(a.key, b.key))
+	g.Expect(reg.changed(web, nil)).To(ConsistOf(a.key, b.key))
 	// Another version of the same object is the same object.
-	g.Expect(reg.waitingFor(apply.ObjectRef{Group: "apps", Version: "v1beta1", Kind: "StatefulSet", Namespace: "ns", Name: "db"})).
+	g.Expect(reg.changed(apply.ObjectRef{Group: "apps", Version: "v1beta1", Kind: "StatefulSet", Namespace: "ns", Name: "db"}, nil)).
 		To(ConsistOf(a.key))
 
 	// A wait taken by a reconcile is no longer parked, but a change of its objects still wakes it.
 	g.Expect(reg.take("uid-a")).To(BeIdenticalTo(a))
 	g.Expect(reg.take("uid-a")).To(BeNil())
 	g.Expect(reg.len()).To(Equal(1))
-	g.Expect(reg.waitingFor(db)).To(ConsistOf(a.key))
+	g.Expect(reg.changed(db, nil)).To(ConsistOf(a.key))
 	reg.put(a) // parked again
-	g.Expect(reg.waitingFor(db)).To(ConsistOf(a.key))
+	g.Expect(reg.changed(db, nil)).To(ConsistOf(a.key))
 
 	reg.drop(a)
-	g.Expect(reg.waitingFor(db)).To(BeEmpty())
-	g.Expect(reg.waitingFor(web)).To(ConsistOf(b.key))
+	g.Expect(reg.changed(db, nil)).To(BeEmpty())
+	g.Expect(reg.changed(web, nil)).To(ConsistOf(b.key))
 	g.Expect(reg.takeAll()).To(ConsistOf(b))
 	g.Expect(reg.len()).To(BeZero())
-	g.Expect(reg.waitingFor(web)).To(ConsistOf(b.key), "taken, not dropped")
+	g.Expect(reg.changed(web, nil)).To(ConsistOf(b.key), "taken, not dropped")
 	reg.drop(b)
-	g.Expect(reg.waitingFor(web)).To(BeEmpty())
+	g.Expect(reg.changed(web, nil)).To(BeEmpty())
+}
+
+// TestWaitRegistry_seen keeps the latest object each watch event delivered for the next look of
+// every wait that awaits it, until the look takes them; a deletion forgets it.
+func TestWaitRegistry_seen(t *testing.T) {
+	g := NewWithT(t)
+	web := apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "ns", Name: "web"}
+	other := apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "ns", Name: "other"}
+	a := &waiting{key: types.NamespacedName{Namespace: "ns", Name: "a"}, uid: "uid-a", report: health.NotChecked([]apply.ObjectRef{web})}
+	b := &waiting{key: types.NamespacedName{Namespace: "ns", Name: "b"}, uid: "uid-b", report: health.NotChecked([]apply.ObjectRef{web})}
+	var reg waitRegistry
+	reg.put(a)
+	reg.put(b)
+	version := func(rv string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		u.SetResourceVersion(rv)
+		return u
+	}
+	g.Expect(reg.changed(web, version("1"))).To(ConsistOf(a.key, b.key))
+	g.Expect(reg.changed(web, version("2"))).To(ConsistOf(a.key, b.key))
+	g.Expect(reg.changed(other, version("9"))).To(BeEmpty(), "nobody awaits it: nothing is kept")
+	seen := reg.takeSeen(a)
+	g.Expect(seen).To(HaveLen(1))
+	g.Expect(seen[web.ID()].GetResourceVersion()).To(Equal("2"), "the latest event wins")
+	g.Expect(reg.takeSeen(a)).To(BeEmpty(), "a look takes them")
+	g.Expect(reg.changed(web, nil)).To(ConsistOf(a.key, b.key))
+	g.Expect(reg.takeSeen(b)).To(BeEmpty(), "a deletion forgets the object: the look reads it")
 }
 
 // TestWaitRegistry_admit holds Releases in line once the waits under way reach the limit, each
