@@ -70,7 +70,7 @@ func (r *Reconciler) newSession(rel *capstanv1.Release, p *StatusPatcher) *sessi
 // decision out.
 func (s *session) run(ctx context.Context) error {
 	steps := []func(context.Context) error{
-		s.checkReferences, s.compileHealthChecks, s.connect, s.connectTarget, s.loadRecords, s.checkDependencies, s.resolveChart,
+		func(context.Context) error { return s.stillHeld() }, s.checkReferences, s.compileHealthChecks, s.connect, s.connectTarget, s.loadRecords, s.checkDependencies, s.resolveChart,
 		s.composeValues, s.countCrashes,
 	}
 	for _, step := range steps {
@@ -114,6 +114,9 @@ func (s *session) compileHealthChecks(context.Context) error {
 
 // carryOut executes the decided action.
 func (s *session) carryOut(ctx context.Context) error {
+	if s.action.Kind != ActionInstall && s.action.Kind != ActionUpgrade {
+		s.r.waits.unhold(client.ObjectKeyFromObject(s.rel))
+	}
 	switch s.action.Kind {
 	case ActionNothing:
 		if s.action.Stall {

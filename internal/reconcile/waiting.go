@@ -235,6 +235,7 @@ func (r *Reconciler) ObjectChanged(ref apply.ObjectRef, obj *unstructured.Unstru
 // marked failed as interrupted (as recovery would mark it), so the uninstall, or helm, finds no
 // operation in progress. It does nothing for a Release that does not wait.
 func (r *Reconciler) Abandon(ctx context.Context, rel *capstanv1.Release) {
+	r.waits.unhold(client.ObjectKeyFromObject(rel))
 	if w := r.waits.take(rel.UID); w != nil {
 		r.interruptWait(ctx, w)
 	}
@@ -296,6 +297,21 @@ func (s *session) admit() error {
 	if ok {
 		return nil
 	}
+	return heldErr(n)
+}
+
+// stillHeld ends a reconcile of a Release held in line before it reads anything, while no place
+// is free: admit would refuse it again. Before, every recheck of a held Release listed its
+// records and read its inputs for nothing: at 5,000 Releases, about eight record lists each.
+func (s *session) stillHeld() error {
+	if held, n := s.r.waits.stillHeld(client.ObjectKeyFromObject(s.rel), s.r.Options.MaxWaiting); held {
+		return heldErr(n)
+	}
+	return nil
+}
+
+// heldErr says that a Release waits in line, with n waits under way.
+func heldErr(n int) error {
 	return progressing(heldRecheck, fmt.Errorf("held: %d releases are waiting for their objects to become ready, the most allowed (--max-waiting-releases)", n))
 }
 
@@ -346,6 +362,26 @@ func (g *waitRegistry) admit(key types.NamespacedName, limit int) (bool, int) {
 		g.held = append(g.held, key)
 	}
 	return false, n
+}
+
+// stillHeld reports whether key waits in line while limit waits are under way (or reserved), so
+// that admit would refuse it, and how many are.
+func (g *waitRegistry) stillHeld(key types.NamespacedName, limit int) (bool, int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := len(g.indexed) + len(g.reserved)
+	return limit > 0 && g.heldSet[key] && n >= limit, n
+}
+
+// unhold takes key out of the line: its Release no longer needs a place (it was deleted or
+// suspended, or its action is no install or upgrade any more).
+func (g *waitRegistry) unhold(key types.NamespacedName) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.heldSet[key] {
+		delete(g.heldSet, key)
+		g.held = slicesDelete(g.held, key)
+	}
 }
 
 // unreserve ends the reservation of an admitted Release whose action ended without parking (a

@@ -135,3 +135,44 @@ func TestWaitRegistry_admit(t *testing.T) {
 	g.Expect(next).To(BeZero())
 	g.Expect(reg.held).To(BeEmpty())
 }
+
+// TestWaitRegistry_stillHeld lets a held Release's reconcile stop before any read while the
+// places are all taken, and only then; unhold takes a Release out of the line.
+func TestWaitRegistry_stillHeld(t *testing.T) {
+	g := NewWithT(t)
+	web := apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "ns", Name: "web"}
+	key := func(name string) types.NamespacedName { return types.NamespacedName{Namespace: "ns", Name: name} }
+	var reg waitRegistry
+	held, _ := reg.stillHeld(key("b"), 1)
+	g.Expect(held).To(BeFalse(), "not in line")
+	ok, _ := reg.admit(key("a"), 1)
+	g.Expect(ok).To(BeTrue())
+	ok, _ = reg.admit(key("b"), 1)
+	g.Expect(ok).To(BeFalse())
+	held, n := reg.stillHeld(key("b"), 1)
+	g.Expect(held).To(BeTrue(), "in line, and a's reservation takes the only place")
+	g.Expect(n).To(Equal(1))
+	held, _ = reg.stillHeld(key("c"), 1)
+	g.Expect(held).To(BeFalse(), "never refused: it reads and decides, and admit answers")
+	held, _ = reg.stillHeld(key("b"), 0)
+	g.Expect(held).To(BeFalse(), "no limit")
+
+	a := &waiting{key: key("a"), uid: "uid-a", report: health.NotChecked([]apply.ObjectRef{web})}
+	reg.put(a)
+	held, _ = reg.stillHeld(key("b"), 1)
+	g.Expect(held).To(BeTrue(), "a's wait takes the place")
+	next, woken := reg.drop(a)
+	g.Expect(woken).To(BeTrue())
+	g.Expect(next).To(Equal(key("b")), "the oldest held is woken")
+	held, _ = reg.stillHeld(key("b"), 1)
+	g.Expect(held).To(BeFalse(), "woken, it goes through")
+
+	ok, _ = reg.admit(key("x"), 1)
+	g.Expect(ok).To(BeTrue())
+	ok, _ = reg.admit(key("y"), 1)
+	g.Expect(ok).To(BeFalse())
+	reg.unhold(key("y"))
+	held, _ = reg.stillHeld(key("y"), 1)
+	g.Expect(held).To(BeFalse())
+	g.Expect(reg.held).To(BeEmpty())
+}

@@ -107,13 +107,29 @@ var _ = Describe("Waiting for health", func() {
 			pending, _ := started(g)
 			g.Expect(pending).To(Equal(suiteMaxWaiting))
 		}).WithTimeout(2 * time.Second).Should(Succeed())
+		var heldOnes []string
 		for i := range total {
 			name := fmt.Sprintf("gated-%d", i)
 			if len(records(ctx, ns, name)) == 0 {
+				heldOnes = append(heldOnes, name)
 				err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-svc"}, &corev1.Service{})
 				Expect(apierrors.IsNotFound(err)).To(BeTrue(), "a held Release applies nothing")
 			}
 		}
+
+		By("reconciling a held Release again while every place is taken: it reads nothing")
+		lists := calls.listsIn(ns)
+		heldLines := func(name string) int { return len(managerLog.lines(ns, `"`+name+`"`, "held: 8 releases are waiting")) }
+		before := map[string]int{}
+		for _, name := range heldOnes {
+			before[name] = heldLines(name)
+			update(ctx, ns, name, func(r *capstanv1.Release) { r.Annotations = map[string]string{"touched": "yes"} })
+		}
+		for _, name := range heldOnes {
+			Eventually(func() int { return heldLines(name) }).Should(BeNumerically(">", before[name]),
+				"the touched Release was reconciled and is still held")
+		}
+		Expect(calls.listsIn(ns)).To(Equal(lists), "no record list for the held ones")
 
 		By("installing the held ones as the parked ones conclude")
 		gates.Delete(ns + "/gated-")
