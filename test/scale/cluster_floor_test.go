@@ -102,13 +102,15 @@ func (b *clusterBench) floorPhase(ctx context.Context, name, manifest string, ge
 // minutes late (at N = 5,000 in four files, nothing reached the cluster for 8 minutes).
 const floorBatch = 100
 
-// floorFiles writes the N copies of manifest, one per Release, floorBatch Releases to a file.
+// floorFiles writes the N copies of manifest, one per Release, floorBatch Releases to a file, or
+// fewer when that leaves a kubectl process without a file.
 func (b *clusterBench) floorFiles(manifest string) []string {
 	dir := b.t.TempDir()
+	batch := min(floorBatch, max(1, (b.n+b.s.floorParallel-1)/max(b.s.floorParallel, 1)))
 	var files []string
-	for first := 0; first < b.n; first += floorBatch {
+	for first := 0; first < b.n; first += batch {
 		var w strings.Builder
-		for i := first; i < min(first+floorBatch, b.n); i++ {
+		for i := first; i < min(first+batch, b.n); i++ {
 			w.WriteString(strings.ReplaceAll(manifest, floorPlaceholder, releaseName(i)))
 			w.WriteString("\n---\n")
 		}
