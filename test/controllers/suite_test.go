@@ -58,6 +58,10 @@ var (
 func TestControllers(t *testing.T) {
 	RegisterFailHandler(Fail)
 	SetDefaultEventuallyTimeout(45 * time.Second)
+	// An Eventually given the spec's context still ends at the default timeout: the context has no
+	// deadline, and without this a Release that never converged hung the suite until go test's
+	// own timeout (the CI failure of stop 18).
+	EnforceDefaultTimeoutsWhenUsingContexts()
 	SetDefaultEventuallyPollingInterval(150 * time.Millisecond)
 	suiteConfig, reporterConfig := testsupport.SuiteConfig(t)
 	RunSpecs(t, "Release controller", suiteConfig, reporterConfig)
