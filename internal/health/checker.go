@@ -90,12 +90,18 @@ func (c *Checker) status(ctx context.Context, ref apply.ObjectRef) (ObjectStatus
 			return missing(ref, err)
 		}
 	}
-	s, custom := checksFrom(ctx).Compute(live)
+	return judge(ctx, ref, live), nil
+}
+
+// judge computes the health of obj, the object ref names, with the checks of ctx before the
+// built-in rules.
+func judge(ctx context.Context, ref apply.ObjectRef, obj *unstructured.Unstructured) ObjectStatus {
+	s, custom := checksFrom(ctx).Compute(obj)
 	if !custom {
-		s = Compute(live)
+		s = Compute(obj)
 	}
 	s.Ref = ref
-	return s, nil
+	return s
 }
 
 func (c *Checker) metadataStatus(ctx context.Context, ref apply.ObjectRef, gvk schema.GroupVersionKind, key client.ObjectKey) (ObjectStatus, error) {

@@ -95,21 +95,13 @@ func NotChecked(refs []apply.ObjectRef) Report {
 	return newReport(len(refs), notChecked)
 }
 
-// AfterApply is the report a wait starts from right after the objects were applied: the kinds that
-// are ready as soon as they exist (ConfigMap, Secret, ServiceAccount, RBAC) are ready, since the
-// apply just wrote them, so the first look reads only the others.
-func (c *Checker) AfterApply(refs []apply.ObjectRef) Report { return AfterApply(refs) }
-
-// AfterApply is Checker.AfterApply.
+// AfterApply is the report a wait starts from right after the objects were applied, without
+// their writes' answers: the kinds that are ready as soon as they exist (ConfigMap, Secret,
+// ServiceAccount, RBAC) are ready, since the apply just wrote them, and the others are not
+// checked yet. It is AfterWrite with no answers.
 func AfterApply(refs []apply.ObjectRef) Report {
-	refs = unique(refs)
-	var notChecked []ObjectStatus
-	for _, r := range refs {
-		if !statusless[r.GroupVersionKind().GroupKind()] {
-			notChecked = append(notChecked, ObjectStatus{Ref: r, Status: Unknown, Message: "not checked yet"})
-		}
-	}
-	return newReport(len(refs), notChecked)
+	r, _ := afterWrite(context.Background(), refs, nil)
+	return r
 }
 
 // AfterWrite is the report a wait starts from right after the apply, computed from the objects as
@@ -119,6 +111,10 @@ func AfterApply(refs []apply.ObjectRef) Report {
 // whether every object was judged: one missing from written (recreated, not written) is "not
 // checked yet", and the wait's first look must read it.
 func (c *Checker) AfterWrite(ctx context.Context, refs []apply.ObjectRef, written map[string]*unstructured.Unstructured) (Report, bool) {
+	return afterWrite(ctx, refs, written)
+}
+
+func afterWrite(ctx context.Context, refs []apply.ObjectRef, written map[string]*unstructured.Unstructured) (Report, bool) {
 	refs = unique(refs)
 	var notReady []ObjectStatus
 	complete := true
@@ -132,12 +128,7 @@ func (c *Checker) AfterWrite(ctx context.Context, refs []apply.ObjectRef, writte
 			notReady = append(notReady, ObjectStatus{Ref: r, Status: Unknown, Message: "not checked yet"})
 			continue
 		}
-		s, custom := checksFrom(ctx).Compute(obj)
-		if !custom {
-			s = Compute(obj)
-		}
-		s.Ref = r
-		if s.Status != Current {
+		if s := judge(ctx, r, obj); s.Status != Current {
 			notReady = append(notReady, s)
 		}
 	}

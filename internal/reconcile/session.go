@@ -70,7 +70,7 @@ func (r *Reconciler) newSession(rel *capstanv1.Release, p *StatusPatcher) *sessi
 // decision out.
 func (s *session) run(ctx context.Context) error {
 	steps := []func(context.Context) error{
-		func(context.Context) error { return s.stillHeld() }, s.checkReferences, s.compileHealthChecks, s.connect, s.connectTarget, s.loadRecords, s.checkDependencies, s.resolveChart,
+		s.stillHeld, s.checkReferences, s.compileHealthChecks, s.connect, s.connectTarget, s.loadRecords, s.checkDependencies, s.resolveChart,
 		s.composeValues, s.countCrashes,
 	}
 	for _, step := range steps {

@@ -88,13 +88,8 @@ func (r *Reconciler) newWaiting(ctx context.Context, s *session, p *plan, attemp
 func startReport(ctx context.Context, w Waiter, refs []apply.ObjectRef, written map[string]*unstructured.Unstructured) (health.Report, bool) {
 	if s, ok := w.(interface {
 		AfterWrite(context.Context, []apply.ObjectRef, map[string]*unstructured.Unstructured) (health.Report, bool)
-	}); ok && written != nil {
-		return s.AfterWrite(ctx, refs, written)
-	}
-	if s, ok := w.(interface {
-		AfterApply([]apply.ObjectRef) health.Report
 	}); ok {
-		return s.AfterApply(refs), false
+		return s.AfterWrite(ctx, refs, written)
 	}
 	return health.NotChecked(refs), false
 }
@@ -303,7 +298,7 @@ func (s *session) admit() error {
 // stillHeld ends a reconcile of a Release held in line before it reads anything, while no place
 // is free: admit would refuse it again. Before, every recheck of a held Release listed its
 // records and read its inputs for nothing: at 5,000 Releases, about eight record lists each.
-func (s *session) stillHeld() error {
+func (s *session) stillHeld(context.Context) error {
 	if held, n := s.r.waits.stillHeld(client.ObjectKeyFromObject(s.rel), s.r.Options.MaxWaiting); held {
 		return heldErr(n)
 	}
