@@ -136,6 +136,41 @@ func TestWaitRegistry_admit(t *testing.T) {
 	g.Expect(reg.held).To(BeEmpty())
 }
 
+// TestWaitRegistry_holdIfFull puts a Release in line only while every place is taken, once, and
+// the line wakes it like one admit refused.
+func TestWaitRegistry_holdIfFull(t *testing.T) {
+	g := NewWithT(t)
+	key := func(name string) types.NamespacedName { return types.NamespacedName{Namespace: "ns", Name: name} }
+	var reg waitRegistry
+	held, n := reg.holdIfFull(key("b"), 1)
+	g.Expect(held).To(BeFalse(), "a place is free")
+	g.Expect(n).To(Equal(0))
+	g.Expect(reg.held).To(BeEmpty())
+	held, _ = reg.holdIfFull(key("b"), 0)
+	g.Expect(held).To(BeFalse(), "no limit")
+
+	ok, _ := reg.admit(key("a"), 1)
+	g.Expect(ok).To(BeTrue())
+	held, n = reg.holdIfFull(key("b"), 1)
+	g.Expect(held).To(BeTrue(), "a's reservation takes the only place")
+	g.Expect(n).To(Equal(1))
+	held, _ = reg.holdIfFull(key("b"), 1)
+	g.Expect(held).To(BeTrue())
+	held, _ = reg.holdIfFull(key("c"), 1)
+	g.Expect(held).To(BeTrue())
+	g.Expect(reg.held).To(Equal([]types.NamespacedName{key("b"), key("c")}), "each once, in order")
+	held, _ = reg.stillHeld(key("b"), 1)
+	g.Expect(held).To(BeTrue(), "held as if admit had refused it")
+
+	next, woken := reg.unreserve(key("a"))
+	g.Expect(woken).To(BeTrue())
+	g.Expect(next).To(Equal(key("b")), "the oldest held is woken")
+	held, _ = reg.holdIfFull(key("b"), 1)
+	g.Expect(held).To(BeFalse(), "woken with a place free, it goes through")
+	ok, _ = reg.admit(key("b"), 1)
+	g.Expect(ok).To(BeTrue())
+}
+
 // TestWaitRegistry_stillHeld lets a held Release's reconcile stop before any read while the
 // places are all taken, and only then; unhold takes a Release out of the line.
 func TestWaitRegistry_stillHeld(t *testing.T) {

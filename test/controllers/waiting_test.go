@@ -83,9 +83,6 @@ var _ = Describe("Waiting for health", func() {
 		gates.Store(ns+"/gated-", true)
 		DeferCleanup(func() { gates.Delete(ns + "/gated-") })
 		const total = suiteMaxWaiting + 2
-		for i := range total {
-			Expect(k8sClient.Create(ctx, gated(fmt.Sprintf("gated-%d", i), ns))).To(Succeed())
-		}
 		started := func(g Gomega) (pending, none int) {
 			for i := range total {
 				switch recs := records(ctx, ns, fmt.Sprintf("gated-%d", i)); {
@@ -97,6 +94,25 @@ var _ = Describe("Waiting for health", func() {
 			}
 			return pending, none
 		}
+		By("taking every place first")
+		for i := range suiteMaxWaiting {
+			Expect(k8sClient.Create(ctx, gated(fmt.Sprintf("gated-%d", i), ns))).To(Succeed())
+		}
+		Eventually(func(g Gomega) {
+			pending, _ := started(g)
+			g.Expect(pending).To(Equal(suiteMaxWaiting))
+		}).Should(Succeed())
+		By("creating more while every place is taken: they join the line without reading their records")
+		listsFull := calls.listsIn(ns)
+		for i := suiteMaxWaiting; i < total; i++ {
+			Expect(k8sClient.Create(ctx, gated(fmt.Sprintf("gated-%d", i), ns))).To(Succeed())
+		}
+		for i := suiteMaxWaiting; i < total; i++ {
+			name := fmt.Sprintf("gated-%d", i)
+			Eventually(func() []string { return managerLog.lines(ns, `"`+name+`"`, "held: 8 releases are waiting") }).ShouldNot(BeEmpty())
+		}
+		Expect(calls.listsIn(ns)).To(Equal(listsFull), "a new Release held in line lists no records")
+
 		By("parking as many as the limit allows; the others have no record and no object")
 		Eventually(func(g Gomega) {
 			pending, none := started(g)
