@@ -43,6 +43,9 @@ var (
 func TestOperations(t *testing.T) {
 	RegisterFailHandler(Fail)
 	SetDefaultEventuallyTimeout(90 * time.Second)
+	// An Eventually given the spec's context ends at the default timeout too (the context has no
+	// deadline): a Release that never converges fails its spec instead of holding the suite.
+	EnforceDefaultTimeoutsWhenUsingContexts()
 	SetDefaultEventuallyPollingInterval(250 * time.Millisecond)
 	SetDefaultConsistentlyDuration(6 * time.Second)
 	SetDefaultConsistentlyPollingInterval(500 * time.Millisecond)

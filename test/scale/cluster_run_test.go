@@ -143,6 +143,9 @@ func (b *clusterBench) startManager() {
 	}
 	cmd := exec.Command(b.s.managerBin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+b.cluster.Kubeconfig)
+	// CAPSTAN_BENCH_MANAGER_ENV adds variables to the manager's environment only (say
+	// "GOGC=75 GOMEMLIMIT=64MiB"), not to the cluster's processes.
+	cmd.Env = append(cmd.Env, strings.Fields(os.Getenv("CAPSTAN_BENCH_MANAGER_ENV"))...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	b.must(cmd.Start())
 	b.manager, b.exited = cmd, make(chan struct{})
