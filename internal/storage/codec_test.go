@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -102,6 +104,37 @@ func TestEncode_isBestCompression(t *testing.T) {
 	gz, _ := base64.StdEncoding.DecodeString(enc)
 	// Byte 8 of a gzip header is XFL: 2 means the compressor used its slowest, best setting.
 	g.Expect(gz[8]).To(Equal(byte(2)))
+}
+
+// TestEncode_reusesItsCompressor gives the same bytes as a new best-compression writer, encode
+// after encode, and allocates a fraction of a new writer's ~800 KiB tables once one is pooled.
+func TestEncode_reusesItsCompressor(t *testing.T) {
+	g := NewWithT(t)
+	rel := sampleRelease()
+	raw, err := json.Marshal(rel)
+	g.Expect(err).NotTo(HaveOccurred())
+	var want bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&want, gzip.BestCompression)
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = zw.Write(raw)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(zw.Close()).To(Succeed())
+	for range 3 {
+		enc, err := Encode(rel)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(enc).To(Equal(base64.StdEncoding.EncodeToString(want.Bytes())))
+	}
+
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // a collection would empty the pool
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const runs = 20
+	for range runs {
+		_, _ = Encode(rel)
+	}
+	runtime.ReadMemStats(&after)
+	perEncode := (after.TotalAlloc - before.TotalAlloc) / runs
+	g.Expect(perEncode).To(BeNumerically("<", 64<<10), "bytes allocated per Encode")
 }
 
 func TestDecode_roundTrip(t *testing.T) {
