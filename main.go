@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -50,7 +51,28 @@ func newLogger(o options.Options) zap.Opts {
 	}
 }
 
+// gcPercent is the manager's garbage collection target unless GOGC is set: the heap may grow to
+// 1.5 times what is live before a collection, not twice. Most of what the manager keeps lives as
+// long as it does (its caches, the parked waits), so the default target let a large share of its
+// anonymous memory be garbage awaiting collection. The CPU this costs is small once records no
+// longer allocate a compressor each (docs/performance.md, "Memory: the garbage collector's
+// target": at 1,000 installs, peak RSS 112 -> 94 MiB at 0.021 CPU-seconds per Release).
+const gcPercent = 50
+
+// setGCPercent applies gcPercent unless getenv("GOGC") says otherwise, and returns the target in
+// force.
+func setGCPercent(getenv func(string) string) int {
+	if getenv("GOGC") != "" {
+		old := debug.SetGCPercent(-1)
+		debug.SetGCPercent(old)
+		return old
+	}
+	debug.SetGCPercent(gcPercent)
+	return gcPercent
+}
+
 func run() error {
+	setGCPercent(os.Getenv)
 	opts := options.Defaults()
 	opts.BindFlags(flag.CommandLine)
 	// --version is the binary's, not an option of the controllers, so it is bound here.
