@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -21,6 +22,9 @@ func TestGCTarget_setBeforeTheLinkedPackagesInitialise(t *testing.T) {
 	debug.SetGCPercent(before)
 	if before != gcearly.Percent {
 		t.Fatalf("GC percent is %d, want %d", before, gcearly.Percent)
+	}
+	if runtime.MemProfileRate != 0 {
+		t.Fatalf("heap profile sampling is on (MemProfileRate %d)", runtime.MemProfileRate)
 	}
 
 	// This test binary links what the CLI links; Go's init trace lists the packages in the order
