@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,9 @@ import (
 	// First, so that the CLI's garbage collection target holds while the linked packages
 	// initialise, not only once main runs.
 	_ "github.com/capstan-dev/capstan/cmd/capstan/internal/gcearly"
+
+	"github.com/capstan-dev/capstan/cmd/capstan/internal/prestart"
+	"github.com/capstan-dev/capstan/internal/render/cli"
 )
 
 // subcommands holds the constructors each command file registers in its init function, so that
@@ -43,7 +47,7 @@ type exitStatus int
 func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 func main() {
-	err := newRootCmd().Execute()
+	err := newRootCmd().ExecuteContext(cli.WithPrestart(context.Background(), cli.Prestart{Schemas: prestart.Schemas(), Chart: prestart.Chart}))
 	var status exitStatus
 	switch {
 	case err == nil:

@@ -393,3 +393,62 @@ func TestOracle_dependencies(t *testing.T) {
 	}
 	runOracle(t, cases)
 }
+
+// TestOracle_schemaDefs compares with Helm the draft-07 schemas that keep their definitions under
+// "$defs", which Capstan compiles on a faster path (schema_defs.go): the same accept and reject
+// decisions and the same text, for violations of the values and for invalid schemas. Each case
+// has one violation: Helm lists several in map order, Capstan sorts them.
+func TestOracle_schemaDefs(t *testing.T) {
+	withSchema := func(values, schema string) func(t *testing.T) *testChart {
+		return func(t *testing.T) *testChart { return newChart(t, "app", values).schema(schema) }
+	}
+	certManager := certManagerLikeSchema(6, 6)
+	cases := map[string]oracleCase{
+		"cert-manager's layout, valid": {
+			build: withSchema("group0: {key0: x, key1: 2}\n", certManager),
+		},
+		"cert-manager's layout, a minimum": {
+			build: withSchema("group0: {key0: x, key1: 2}\n", certManager),
+			set:   []string{"group0.key1=-1"},
+		},
+		"cert-manager's layout, a type": {
+			build: withSchema("group0: {key0: x, key1: 2}\n", certManager),
+			set:   []string{"group0.key2=yes"},
+		},
+		"cert-manager's layout, two levels down": {
+			build: withSchema("group0: {key0: x, key1: 2}\n", certManager),
+			set:   []string{"group0.key3.n=-2"},
+		},
+		"cert-manager's layout, a pattern and an enum": {
+			build: withSchema("group0: {key0: x, key1: 2}\n", certManager),
+			set:   []string{"group0.key4=Bad"},
+		},
+		"cert-manager's layout, an additional property": {
+			build: withSchema("group0: {key0: x, key1: 2}\n", certManager),
+			set:   []string{"group1.extra=1"},
+		},
+		"a referenced entry that is not a schema": {
+			build: withSchema("a: x\n", defsSchemas["a referenced entry is not a schema"]),
+		},
+		"an unreferenced entry that is not a schema": {
+			build: withSchema("a: x\n", defsSchemas["an unreferenced entry is not a schema"]),
+			set:   []string{"a=1"},
+		},
+		"nested $defs": {
+			build: withSchema("o: {x: 1}\n", defsSchemas["nested $defs"]),
+		},
+		"a nested invalid entry": {
+			build: withSchema("o: {x: 1}\n", defsSchemas["nested $defs with an invalid entry"]),
+		},
+		"a reference to an items array under $defs": {
+			build: withSchema("a: [x]\n", defsSchemas["a reference to an items array under $defs"]),
+		},
+		"a recursive entry": {
+			build: withSchema("v: 1\nnext: {v: 2, next: {v: x}}\n", defsSchemas["a recursive entry"]),
+		},
+		"escaped entry names": {
+			build: withSchema("a: x\nb: 1\nc: 1\n", defsSchemas["escaped entry names"]),
+		},
+	}
+	runOracle(t, cases)
+}

@@ -160,9 +160,40 @@ func (c Composer) compile(schemaJSON []byte, warnf func(format string, args ...a
 	if limit := c.schemaObjectLimit(); limit > 0 && objectsExceed(doc, limit) {
 		return nil, fmt.Errorf("%w: it holds more than %d JSON objects", ErrSchemaTooLarge, limit)
 	}
+	if defsPrecheck(doc) {
+		if s := compileDefs(doc); s != nil {
+			return s, nil
+		}
+	}
+	return compileDoc(doc, warnf, nil)
+}
+
+// compileDefs compiles doc, which passed defsPrecheck, with "$defs" known as a place of
+// subschemas (see defsVocabulary). It returns nil when the compile fails, warns or panics: the
+// caller then compiles the plain way, which reports as always.
+func compileDefs(doc any) (s *jsonschema.Schema) {
+	defer func() {
+		if recover() != nil {
+			s = nil
+		}
+	}()
+	warned := false
+	s, err := compileDoc(doc, func(string, ...any) { warned = true }, defsVocabulary)
+	if err != nil || warned {
+		return nil
+	}
+	return s
+}
+
+// compileDoc compiles a decoded schema with the loader that refuses files and URLs, and with
+// vocab registered when it is not nil.
+func compileDoc(doc any, warnf func(format string, args ...any), vocab *jsonschema.Vocabulary) (*jsonschema.Schema, error) {
 	loader := &refusingLoader{warn: warnf}
 	compiler := jsonschema.NewCompiler()
 	compiler.UseLoader(loader)
+	if vocab != nil {
+		compiler.RegisterVocabulary(vocab)
+	}
 	if err := compiler.AddResource(schemaURL, doc); err != nil {
 		return nil, err
 	}

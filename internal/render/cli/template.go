@@ -102,7 +102,7 @@ func (o *templateOptions) render(cmd *cobra.Command, log *slog.Logger) (*render.
 			return nil, err
 		}
 	}
-	schemas := o.precompileSchemas(location)
+	schemas := o.precompileSchemas(cmd.Context(), location)
 	vals, err := o.values.merge(cmd.InOrStdin())
 	if err != nil {
 		return nil, err
@@ -111,7 +111,7 @@ func (o *templateOptions) render(cmd *cobra.Command, log *slog.Logger) (*render.
 	if err != nil {
 		return nil, err
 	}
-	c, err := chart.Load(location, chart.DefaultLimits())
+	c, err := loadChart(cmd.Context(), location)
 	if err != nil {
 		return nil, err
 	}
@@ -141,13 +141,13 @@ func (o *templateOptions) render(cmd *cobra.Command, log *slog.Logger) (*render.
 type schemaStart struct{ cache *values.SchemaCache }
 
 // precompileSchemas starts compiling the chart directory's values.schema.json at once (an archive
-// is read first: its schemas start in chart). Nothing starts under --skip-schema-validation.
-func (o *templateOptions) precompileSchemas(location string) schemaStart {
+// is read first: its schemas start in chart), into the prestarted cache (WithPrestart) or a new
+// one. Nothing starts under --skip-schema-validation.
+func (o *templateOptions) precompileSchemas(ctx context.Context, location string) schemaStart {
 	if o.skipSchema {
 		return schemaStart{}
 	}
-	// A CLI run renders one chart: the cache holds every schema of it, whatever their size.
-	s := schemaStart{cache: values.NewSchemaCache(chart.DefaultMaxDecompressedSize)}
+	s := schemaStart{cache: schemaCacheFrom(ctx)}
 	path := filepath.Join(location, "values.schema.json")
 	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() && fi.Size() <= chart.DefaultMaxFileSize {
 		go func() {
@@ -198,6 +198,52 @@ type helmVersionKey struct{}
 // built with `go install`, which reports "v4.3" where the official v4.3.1 release reports "v4.3.1".
 func WithHelmVersion(ctx context.Context, version string) context.Context {
 	return context.WithValue(ctx, helmVersionKey{}, version)
+}
+
+// Prestart is work that `capstan template` may find done, or under way, when it runs: the CLI
+// begins loading the chart directory and compiling its values schema while its packages
+// initialise (cmd/capstan/internal/prestart). The command takes from it only what it would do
+// itself, the same way.
+type Prestart struct {
+	// Schemas holds values schemas compiled or being compiled, keyed by their bytes (see
+	// values.Composer.Precompile). It must take schemas of any size, as the cache the command
+	// makes on its own; nil means the command makes its own.
+	Schemas *values.SchemaCache
+	// Chart returns the chart directory at the absolute path location as chart.Load(location,
+	// chart.DefaultLimits()) loaded it, waiting for a load under way; false when it has none, or
+	// the load failed. Nil means none.
+	Chart func(location string) (*chart.Chart, bool)
+}
+
+type prestartKey struct{}
+
+// WithPrestart returns a context under which `capstan template` uses p.
+func WithPrestart(ctx context.Context, p Prestart) context.Context {
+	return context.WithValue(ctx, prestartKey{}, p)
+}
+
+func prestartFrom(ctx context.Context) Prestart {
+	p, _ := ctx.Value(prestartKey{}).(Prestart)
+	return p
+}
+
+// schemaCacheFrom returns the prestarted schema cache, or a new one. A CLI run renders one chart:
+// the cache holds every schema of it, whatever their size.
+func schemaCacheFrom(ctx context.Context) *values.SchemaCache {
+	if cache := prestartFrom(ctx).Schemas; cache != nil {
+		return cache
+	}
+	return values.NewSchemaCache(chart.DefaultMaxDecompressedSize)
+}
+
+// loadChart loads the chart at location, or takes it from the prestarted loads.
+func loadChart(ctx context.Context, location string) (*chart.Chart, error) {
+	if take := prestartFrom(ctx).Chart; take != nil {
+		if c, ok := take(location); ok {
+			return c, nil
+		}
+	}
+	return chart.Load(location, chart.DefaultLimits())
 }
 
 // capabilities are Helm's client-only defaults with --kube-version and --api-versions applied.

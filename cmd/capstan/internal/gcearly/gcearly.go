@@ -1,11 +1,12 @@
-// Package gcearly sets the CLI's garbage collection target before the packages the CLI links
-// initialise: imported by main first, it has no dependencies beyond the runtime's, so Go's
-// initialisation order (dependencies first, then by import path) runs it before the Kubernetes,
-// OCI and JSON-schema packages allocate their tables.
+// Package gcearly sets the CLI's garbage collection target, and turns heap profile sampling off,
+// before the packages the CLI links initialise: imported by main first, it has no dependencies
+// beyond the runtime's, so Go's initialisation order (dependencies first, then by import path)
+// runs it before the Kubernetes, OCI and JSON-schema packages allocate their tables.
 package gcearly
 
 import (
 	"os"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -15,6 +16,9 @@ import (
 const Percent = 400
 
 func init() {
+	// The CLI never writes a heap profile; sampling one costs a stack walk and a bucket per
+	// sample, about 3% of the CPU of a template run. Set before the linked packages allocate.
+	runtime.MemProfileRate = 0
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(Percent)
 	}
