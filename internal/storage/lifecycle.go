@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // UpdateStatus writes a revision's new status. It takes from rel only what a status change
@@ -43,7 +45,7 @@ func (s *Store) rewrite(ctx context.Context, rel *Release, change func(stored *R
 	if rel == nil {
 		return fmt.Errorf("%w: nil release", ErrInvalid)
 	}
-	secret, err := s.getSecret(ctx, rel.Namespace, rel.Name, rel.Version)
+	secret, err := s.secretToRewrite(ctx, rel)
 	if err != nil {
 		return err
 	}
@@ -72,9 +74,13 @@ func (s *Store) rewrite(ctx context.Context, rel *Release, change func(stored *R
 	setSystemLabels(secret.Labels, stored)
 	secret.Labels[LabelModifiedAt] = strconv.FormatInt(s.now().Unix(), 10)
 	if err := s.writer.Update(ctx, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("%w: release %s/%s version %d", ErrNotFound, rel.Namespace, rel.Name, rel.Version)
+		}
 		return fmt.Errorf("update release %s/%s version %d: %w", rel.Namespace, rel.Name, rel.Version, mapWriteError(err))
 	}
 	rel.resourceVersion = secret.ResourceVersion
+	rel.keepWritten(secret)
 	return nil
 }
 

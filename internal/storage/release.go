@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/capstan-dev/capstan/internal/chart"
 )
 
@@ -41,6 +43,10 @@ type Release struct {
 
 	resourceVersion string
 	decodeErr       error
+	// written is the Secret as this store last wrote it for the record (its answer to the create
+	// or update, managedFields left out), kept when its data is at most maxKeptRecord bytes: the
+	// next status change rewrites it without reading it first.
+	written *corev1.Secret
 }
 
 // ResourceVersion returns the resourceVersion of the Secret the record was read from or written

@@ -161,7 +161,34 @@ func (s *Store) Create(ctx context.Context, rel *Release) error {
 		return fmt.Errorf("create release %s/%s version %d: %w", rel.Namespace, rel.Name, rel.Version, mapWriteError(err))
 	}
 	rel.resourceVersion = secret.ResourceVersion
+	rel.keepWritten(secret)
 	return nil
+}
+
+// maxKeptRecord bounds the data of a Secret a record keeps as written (see Release.written): a
+// small chart's record is a few KiB; a parked wait holds its record, and 256 waits may be parked.
+const maxKeptRecord = 32 << 10
+
+// keepWritten keeps secret, as the API server answered its write, for the record's next rewrite;
+// a large one is not kept (the rewrite reads it).
+func (r *Release) keepWritten(secret *corev1.Secret) {
+	if len(secret.Data[DataKey]) > maxKeptRecord {
+		r.written = nil
+		return
+	}
+	secret.ManagedFields = nil
+	r.written = secret
+}
+
+// secretToRewrite returns the record's Secret for a rewrite: a copy of the one this store last
+// wrote for rel when rel has not been re-read since, else the Secret as the API server has it.
+// A rewrite from the copy is conditional on its resourceVersion like any other, so a Secret
+// changed meanwhile still fails with ErrConflict, and a deleted one with ErrNotFound.
+func (s *Store) secretToRewrite(ctx context.Context, rel *Release) (*corev1.Secret, error) {
+	if w := rel.written; w != nil && rel.resourceVersion != "" && w.ResourceVersion == rel.resourceVersion {
+		return w.DeepCopy(), nil
+	}
+	return s.getSecret(ctx, rel.Namespace, rel.Name, rel.Version)
 }
 
 // Delete removes one revision. A revision that is already gone is not an error.

@@ -473,13 +473,72 @@ func TestStore_pruneFrom(t *testing.T) {
 		"the listed newest and last deployed are kept, and the record it did not know is left alone")
 }
 
-// countingReader counts the lists made through it.
+// countingReader counts the lists and gets made through it.
 type countingReader struct {
 	client.Reader
-	lists int
+	lists, gets int
 }
 
 func (r *countingReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
 	r.lists++
 	return r.Reader.List(ctx, list, opts...)
+}
+
+func (r *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	r.gets++
+	return r.Reader.Get(ctx, key, obj, opts...)
+}
+
+// TestStore_rewritesWhatItWroteWithoutReading changes the status of a record it created, and
+// then again, without reading the Secret; a Secret changed or deleted meanwhile still fails the
+// write as ErrConflict or ErrNotFound, and a record too large to keep is read first.
+func TestStore_rewritesWhatItWroteWithoutReading(t *testing.T) {
+	cases := map[string]struct {
+		meanwhile func(f *storeFixture, t *testing.T)
+		large     bool
+		gets      int
+		err       error
+	}{
+		"created, then deployed, then superseded": {},
+		"changed meanwhile":                       {meanwhile: func(f *storeFixture, t *testing.T) { f.touch(t, "web", 1) }, err: ErrConflict},
+		"deleted meanwhile": {meanwhile: func(f *storeFixture, t *testing.T) {
+			if err := f.store.Delete(f.ctx, f.ns, "web", 1); err != nil {
+				t.Fatal(err)
+			}
+		}, err: ErrNotFound},
+		"too large to keep": {large: true, gets: 2},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			f := newFixture(t)
+			reader := &countingReader{Reader: f.c}
+			store := NewStore(f.c, WithReader(reader))
+			rel := record(f.ns, "web", 1, StatusPendingInstall)
+			if tc.large {
+				rel.Manifest = randomText(t, 2*maxKeptRecord)
+			}
+			g.Expect(store.Create(f.ctx, rel)).To(Succeed())
+			if tc.meanwhile != nil {
+				tc.meanwhile(f, t)
+			}
+			rel.Info.Status = StatusDeployed
+			err := store.UpdateStatus(f.ctx, rel)
+			if tc.err != nil {
+				g.Expect(err).To(MatchError(tc.err))
+				g.Expect(reader.gets).To(BeZero())
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			rel.Info.Status = StatusSuperseded
+			g.Expect(store.UpdateStatus(f.ctx, rel)).To(Succeed())
+			g.Expect(reader.gets).To(Equal(tc.gets), "Secrets read")
+			g.Expect(f.history(t, "web")).To(Equal([]string{"v1=superseded"}))
+			f.expectLabels(g, "web", 1, StatusSuperseded)
+			got, err := f.store.Get(f.ctx, f.ns, "web", 1)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(got.Manifest).To(Equal(rel.Manifest), "the stored chart, values and manifest stay")
+			g.Expect(got.ResourceVersion()).To(Equal(rel.ResourceVersion()))
+		})
+	}
 }
