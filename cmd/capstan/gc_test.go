@@ -27,8 +27,16 @@ func TestGCTarget_setBeforeTheLinkedPackagesInitialise(t *testing.T) {
 		t.Fatalf("heap profile sampling is on (MemProfileRate %d)", runtime.MemProfileRate)
 	}
 
-	// This test binary links what the CLI links; Go's init trace lists the packages in the order
-	// they initialised.
+	expectInitialisedBefore(t, "github.com/capstan-dev/capstan/cmd/capstan/internal/gcearly",
+		"github.com/santhosh-tekuri/jsonschema/v6", "k8s.io/client-go/kubernetes/scheme",
+		"sigs.k8s.io/controller-runtime/pkg/client/apiutil", "oras.land/oras-go/v2")
+}
+
+// expectInitialisedBefore fails unless the package first initialises before each of later. This
+// test binary links what the CLI links, and Go's init trace lists the packages in the order they
+// initialised.
+func expectInitialisedBefore(t *testing.T, first string, later ...string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
 	out, err := cmd.CombinedOutput()
@@ -41,19 +49,18 @@ func TestGCTarget_setBeforeTheLinkedPackagesInitialise(t *testing.T) {
 			order[f[1]] = i
 		}
 	}
-	early, ok := order["github.com/capstan-dev/capstan/cmd/capstan/internal/gcearly"]
+	at, ok := order[first]
 	if !ok {
-		t.Fatalf("gcearly is not in the init trace:\n%s", out)
+		t.Fatalf("%s is not in the init trace:\n%s", first, out)
 	}
-	for _, heavy := range []string{"github.com/santhosh-tekuri/jsonschema/v6", "k8s.io/client-go/kubernetes/scheme",
-		"sigs.k8s.io/controller-runtime/pkg/client/apiutil", "oras.land/oras-go/v2"} {
-		at, ok := order[heavy]
+	for _, heavy := range later {
+		after, ok := order[heavy]
 		if !ok {
 			t.Errorf("%s is not in the init trace", heavy)
 			continue
 		}
-		if at < early {
-			t.Errorf("%s initialises before gcearly", heavy)
+		if after < at {
+			t.Errorf("%s initialises before %s", heavy, first)
 		}
 	}
 }
@@ -61,31 +68,7 @@ func TestGCTarget_setBeforeTheLinkedPackagesInitialise(t *testing.T) {
 // The work prestart begins runs beside the heaviest initialisations, not after them: its package
 // initialises before them.
 func TestPrestart_beginsBeforeTheHeavyPackagesInitialise(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	order := map[string]int{}
-	for i, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) > 1 && f[0] == "init" {
-			order[f[1]] = i
-		}
-	}
-	begins, ok := order["github.com/capstan-dev/capstan/cmd/capstan/internal/prestart"]
-	if !ok {
-		t.Fatalf("prestart is not in the init trace:\n%s", out)
-	}
-	for _, heavy := range []string{"k8s.io/client-go/kubernetes/scheme", "sigs.k8s.io/controller-runtime/pkg/client/apiutil",
-		"sigs.k8s.io/controller-runtime/pkg/internal/controller/metrics", "oras.land/oras-go/v2"} {
-		at, ok := order[heavy]
-		if !ok {
-			t.Errorf("%s is not in the init trace", heavy)
-			continue
-		}
-		if at < begins {
-			t.Errorf("%s initialises before prestart", heavy)
-		}
-	}
+	expectInitialisedBefore(t, "github.com/capstan-dev/capstan/cmd/capstan/internal/prestart",
+		"k8s.io/client-go/kubernetes/scheme", "sigs.k8s.io/controller-runtime/pkg/client/apiutil",
+		"sigs.k8s.io/controller-runtime/pkg/internal/controller/metrics", "oras.land/oras-go/v2")
 }

@@ -360,13 +360,7 @@ func (g *waitRegistry) admit(key types.NamespacedName, limit int) (bool, int) {
 		}
 		return true, n
 	}
-	if g.heldSet == nil {
-		g.heldSet = map[types.NamespacedName]bool{}
-	}
-	if !g.heldSet[key] {
-		g.heldSet[key] = true
-		g.held = append(g.held, key)
-	}
+	g.hold(key)
 	return false, n
 }
 
@@ -388,6 +382,12 @@ func (g *waitRegistry) holdIfFull(key types.NamespacedName, limit int) (bool, in
 	if limit <= 0 || n < limit {
 		return false, n
 	}
+	g.hold(key)
+	return true, n
+}
+
+// hold puts key at the end of the line unless it is in line already. g.mu is held.
+func (g *waitRegistry) hold(key types.NamespacedName) {
 	if g.heldSet == nil {
 		g.heldSet = map[types.NamespacedName]bool{}
 	}
@@ -395,7 +395,6 @@ func (g *waitRegistry) holdIfFull(key types.NamespacedName, limit int) (bool, in
 		g.heldSet[key] = true
 		g.held = append(g.held, key)
 	}
-	return true, n
 }
 
 // unhold takes key out of the line: its Release no longer needs a place (it was deleted or
