@@ -125,6 +125,10 @@ func (s *session) execute(ctx context.Context, p *plan) error {
 		}
 	}()
 	p.record.Labels[AttemptLabel] = attempt
+	if !p.noWait && s.r.Watches != nil && s.r.Enqueue != nil {
+		// From before the apply until its wait is listed, events of its objects are kept for it.
+		defer s.r.waits.expect(refIDs(p.objectRefs()))()
+	}
 	if err := s.createRecord(ctx, p.record); err != nil {
 		return err
 	}
@@ -145,6 +149,15 @@ func (s *session) execute(ctx context.Context, p *plan) error {
 	err = s.await(ctx, w)
 	parked = isProgressing(err)
 	return err
+}
+
+// refIDs are the IDs (apply.ObjectRef.ID) of refs.
+func refIDs(refs []apply.ObjectRef) []string {
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID()
+	}
+	return ids
 }
 
 // conclude records the outcome of a revision whose record exists: failed with cause, or deployed.
@@ -286,7 +299,7 @@ func (s *session) succeed(ctx context.Context, p *plan) error {
 	s.rel.Status.Inventory = inventoryOf(current, failed)
 	s.markSucceeded(p)
 	failpoint.Inject(failpoint.BetweenDeployedAndSuperseded)
-	if err := s.afterDeploy(ctx, rec.Version); err != nil {
+	if err := s.afterDeploy(ctx, rec); err != nil {
 		return err
 	}
 	return pruneErr
@@ -300,22 +313,43 @@ func (s *session) succeed(ctx context.Context, p *plan) error {
 func (s *session) pruneHistory(ctx context.Context, created *storage.Release) {
 	known := append(slices.Clone(s.records), created)
 	slices.SortStableFunc(known, func(a, b *storage.Release) int { return a.Version - b.Version })
-	if _, err := s.store.PruneFrom(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName(), known, s.rel.GetMaxHistory()); err != nil {
+	deleted, err := s.store.PruneFrom(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName(), known, s.rel.GetMaxHistory())
+	s.pruned = append(s.pruned, deleted...)
+	if err != nil {
 		ctrl.LoggerFrom(ctx).Info("could not prune the history", "error", err.Error())
 	}
 }
 
 // afterDeploy supersedes older deployed revisions, prunes history to maxHistory and updates the
-// status history from the records that remain: one list of the records for the three.
-func (s *session) afterDeploy(ctx context.Context, version int) error {
-	rels, err := s.store.SupersedeAndPrune(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName(), version, s.rel.GetMaxHistory())
+// status history, from the records this reconcile listed and wrote, without listing them again
+// (see knownRecords).
+func (s *session) afterDeploy(ctx context.Context, rec *storage.Release) error {
+	rels, err := s.store.SupersedeAndPruneFrom(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName(),
+		s.knownRecords(rec), rec.Version, s.rel.GetMaxHistory())
 	if err != nil {
 		return s.storageError(err, "concluding the revision")
 	}
-	s.records = rels
-	s.finishSnapshot(version)
+	s.records, s.pruned = rels, nil
+	s.finishSnapshot(rec.Version)
 	syncStatusFromRecords(s.rel, s.records)
 	return nil
+}
+
+// knownRecords are the release's records as this reconcile knows them after writing rec: those
+// it listed, but the ones it pruned since, and rec, sorted by version. While its revision is
+// pending, helm refuses to touch the release and Capstan runs one operation per release, so
+// nobody else writes them; a record another writer added anyway is left for the next reconcile,
+// and one it changed fails the rewrite with a conflict (storage.SupersedeAndPruneFrom).
+func (s *session) knownRecords(rec *storage.Release) []*storage.Release {
+	known := make([]*storage.Release, 0, len(s.records)+1)
+	for _, r := range s.records {
+		if r.Version != rec.Version && !slices.Contains(s.pruned, r.Version) {
+			known = append(known, r)
+		}
+	}
+	known = append(known, rec)
+	slices.SortStableFunc(known, func(a, b *storage.Release) int { return a.Version - b.Version })
+	return known
 }
 
 // successDescription is the record description of a deployed revision.

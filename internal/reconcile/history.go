@@ -68,6 +68,14 @@ func snapshotOf(r *storage.Release, prev *capstanv1.Snapshot) capstanv1.Snapshot
 		Message: oneLine(r.Info.Description), Action: actionOf(r, prev),
 		StartedAt: startedAt(r, prev),
 	}
+	if r.Stripped() {
+		// A revision's values and manifest never change: a stripped record's digests are those
+		// the snapshot took when it had them, else unknown until a reconcile lists it again.
+		s.ValuesDigest, s.ManifestDigest = "", ""
+		if prev != nil {
+			s.ValuesDigest, s.ManifestDigest = prev.ValuesDigest, prev.ManifestDigest
+		}
+	}
 	if md := r.Chart.Metadata; md != nil {
 		s.ChartName, s.ChartVersion, s.AppVersion = md.Name, md.Version, md.AppVersion
 	}

@@ -75,8 +75,7 @@ func (p *plan) slim() {
 	p.refs = p.objectRefs()
 	p.objects, p.crds = nil, nil
 	if p.record != nil {
-		p.record.Manifest, p.record.Config = "", nil
-		p.record.Chart.Values, p.record.Chart.Schema = nil, nil
+		p.record.Strip()
 	}
 }
 

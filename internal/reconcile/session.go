@@ -38,8 +38,12 @@ type session struct {
 	targetID string
 	caps     CapabilitiesSource
 
-	owner   apply.Owner
+	owner apply.Owner
+	// records are the release's records as listed, sorted by version; summaries of them
+	// (storage.Release.Summary) once a wait parked. pruned are the versions this reconcile
+	// deleted since the list.
 	records []*storage.Release
+	pruned  []int
 
 	repo       *capstanv1.ChartRepository
 	desired    Desired
@@ -50,7 +54,7 @@ type session struct {
 	// deployed caches the prepared objects of the deployed record.
 	deployed []*unstructured.Unstructured
 	// previous, once previousKnown, is what previousRefs returns: set when a wait parks and the
-	// records are let go.
+	// records are summarised.
 	previous      []apply.ObjectRef
 	previousKnown bool
 	// driftChecked is set when a drift check ran; drift holds what it found.
@@ -234,7 +238,7 @@ func (s *session) listRecords(ctx context.Context) error {
 	if err != nil {
 		return apiErr(capstanv1.StorageFailedReason, fmt.Errorf("reading the release records: %w", err))
 	}
-	s.records = records
+	s.records, s.pruned = records, nil
 	return nil
 }
 

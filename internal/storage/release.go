@@ -2,6 +2,7 @@ package storage
 
 import (
 	"encoding/json"
+	"maps"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -47,6 +48,36 @@ type Release struct {
 	// or update, managedFields left out), kept when its data is at most maxKeptRecord bytes: the
 	// next status change rewrites it without reading it first.
 	written *corev1.Secret
+	// stripped says that Strip dropped the record's values, manifest and chart content.
+	stripped bool
+}
+
+// Strip drops, in place, what a change of the record's status does not need: the user's values,
+// the manifest, and the chart's values, schema, templates and files (its metadata stays, and the
+// hooks). A status rewrite (UpdateStatus) of a stripped record keeps the stored content, as it
+// does for any record; what summarises the content, such as a digest of the manifest, must come
+// from before the record was stripped.
+func (r *Release) Strip() {
+	r.Config, r.Manifest = nil, ""
+	r.Chart = Chart{Metadata: r.Chart.Metadata}
+	r.stripped = true
+}
+
+// Stripped reports whether Strip dropped the record's content.
+func (r *Release) Stripped() bool { return r.stripped }
+
+// Summary returns a stripped copy of r without its hooks either: what identifies the revision,
+// its status and its chart's metadata, enough to supersede or prune it later. A deployed
+// record's summary keeps the Secret as written, if r kept it: superseding it then needs no read.
+func (r *Release) Summary() *Release {
+	c := &Release{Name: r.Name, Namespace: r.Namespace, Version: r.Version, Info: r.Info,
+		ApplyMethod: r.ApplyMethod, Labels: maps.Clone(r.Labels),
+		Chart: Chart{Metadata: r.Chart.Metadata}, resourceVersion: r.resourceVersion, decodeErr: r.decodeErr}
+	if r.Info.Status == StatusDeployed {
+		c.written = r.written
+	}
+	c.Strip()
+	return c
 }
 
 // ResourceVersion returns the resourceVersion of the Secret the record was read from or written

@@ -63,6 +63,11 @@ func (s *Store) List(ctx context.Context, ns, name string) ([]*Release, error) {
 		if rel.Name != name {
 			continue
 		}
+		if err == nil {
+			// Kept as written, so that a status change of a listed record needs no read.
+			secret := secrets[i]
+			rel.keepWritten(&secret)
+		}
 		rels = append(rels, rel)
 	}
 	slices.SortFunc(rels, func(a, b *Release) int { return a.Version - b.Version })

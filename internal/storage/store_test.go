@@ -542,3 +542,43 @@ func TestStore_rewritesWhatItWroteWithoutReading(t *testing.T) {
 		})
 	}
 }
+
+// A record as listed is rewritten from the listed Secret, and so is a deployed record's summary;
+// the rewrite is conditional all the same.
+func TestStore_rewritesWhatItListedWithoutReading(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		summary bool
+		touch   bool
+	}{{name: "listed"}, {name: "summarised", summary: true}, {name: "changed since the list", touch: true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			f := newFixture(t)
+			g.Expect(f.store.Create(f.ctx, record(f.ns, "web", 1, StatusDeployed))).To(Succeed())
+			reader := &countingReader{Reader: f.c}
+			store := NewStore(f.c, WithReader(reader))
+			rels, err := store.List(f.ctx, f.ns, "web")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(rels).To(HaveLen(1))
+			rel := rels[0]
+			if tc.summary {
+				rel = rel.Summary()
+			}
+			if tc.touch {
+				f.touch(t, "web", 1)
+			}
+			rel.Info.Status = StatusSuperseded
+			err = store.UpdateStatus(f.ctx, rel)
+			g.Expect(reader.gets).To(BeZero(), "Secrets read")
+			if tc.touch {
+				g.Expect(err).To(MatchError(ErrConflict))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			got, err := f.store.Get(f.ctx, f.ns, "web", 1)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(got.Info.Status).To(Equal(StatusSuperseded))
+			g.Expect(got.Manifest).NotTo(BeEmpty(), "the stored manifest stays")
+		})
+	}
+}
