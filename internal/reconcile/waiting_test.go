@@ -211,3 +211,53 @@ func TestWaitRegistry_stillHeld(t *testing.T) {
 	g.Expect(held).To(BeFalse())
 	g.Expect(reg.held).To(BeEmpty())
 }
+
+// TestWaitRegistry_early hands a wait the events of its objects that came after their apply
+// answered and before the wait was listed, which nothing else would wake it for; an event of the
+// version the apply answered tells nothing new, and nothing is kept for objects nobody expects.
+func TestWaitRegistry_early(t *testing.T) {
+	g := NewWithT(t)
+	web := apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "ns", Name: "web"}
+	db := apply.ObjectRef{Group: "apps", Version: "v1", Kind: "StatefulSet", Namespace: "ns", Name: "db"}
+	version := func(rv string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		u.SetResourceVersion(rv)
+		return u
+	}
+	newWait := func(name string) *waiting {
+		return &waiting{key: types.NamespacedName{Namespace: "ns", Name: name}, uid: types.UID("uid-" + name),
+			report: health.NotChecked([]apply.ObjectRef{web, db}), appliedVersions: map[string]string{web.ID(): "5", db.ID(): "7"}}
+	}
+	var reg waitRegistry
+
+	g.Expect(reg.changed(web, version("6"))).To(BeEmpty())
+	done := reg.expect([]string{web.ID(), db.ID()})
+	a := newWait("a")
+	g.Expect(reg.put(a)).To(BeFalse(), "an event before the expectation is not kept")
+	g.Expect(reg.takeSeen(a)).To(BeEmpty())
+	reg.drop(a)
+
+	g.Expect(reg.changed(web, version("6"))).To(BeEmpty(), "no wait is listed yet")
+	g.Expect(reg.changed(db, version("7"))).To(BeEmpty())
+	b := newWait("b")
+	g.Expect(reg.put(b)).To(BeTrue(), "web changed after its apply answered")
+	seen := reg.takeSeen(b)
+	g.Expect(seen).To(HaveKey(web.ID()))
+	g.Expect(seen[web.ID()].GetResourceVersion()).To(Equal("6"))
+	g.Expect(seen).NotTo(HaveKey(db.ID()), "the apply's own version of db tells nothing new")
+	g.Expect(reg.put(b)).To(BeFalse(), "handed over once, when the wait is first listed")
+	reg.drop(b)
+
+	g.Expect(reg.changed(db, nil)).To(BeEmpty())
+	c := newWait("c")
+	g.Expect(reg.put(c)).To(BeTrue(), "a deletion wakes the wait, which reads the object")
+	g.Expect(reg.takeSeen(c)).NotTo(HaveKey(db.ID()))
+	reg.drop(c)
+
+	done()
+	done()
+	g.Expect(reg.expecting).To(BeEmpty(), "once, whatever the calls")
+	g.Expect(reg.early).To(BeEmpty())
+	g.Expect(reg.changed(web, version("8"))).To(BeEmpty())
+	g.Expect(reg.put(newWait("d"))).To(BeFalse(), "nothing is kept once nobody expects the objects")
+}

@@ -17,7 +17,7 @@ import (
 // Health waits do not hold a worker: a Release whose objects are not ready yet parks its action,
 // and a change of one of its objects (seen through a watch) or the recheck delay wakes it.
 var _ = Describe("Waiting for health", func() {
-	// wakeWithin is well under the 30 s recheck of a watched wait: a Release that becomes Ready
+	// wakeWithin is well under the 2-minute recheck of a watched wait: a Release that becomes Ready
 	// this fast was woken by the watch.
 	const wakeWithin = 10 * time.Second
 
