@@ -39,7 +39,9 @@ type ReleaseReconciler struct {
 	// write yet (nil: always trust the cache).
 	Reader client.Reader
 
-	// written maps a Release to the resourceVersion this manager's last write of it left.
+	// written maps a Release to the resourceVersion this manager's last write of it left, until
+	// the cache has shown that version (caughtUp): later versions in the cache are then someone
+	// else's writes after it, such as a user's change of the spec, and the cache can be trusted.
 	written sync.Map
 }
 
@@ -73,11 +75,14 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	patcher := reconcile.NewStatusPatcher(r.Client, rel)
+	readVersion := rel.ResourceVersion
 	defer func() {
 		fresh, cancel := reconcile.Fresh(ctx)
 		defer cancel()
 		retErr = errors.Join(retErr, patcher.Patch(fresh, rel))
-		r.written.Store(req.NamespacedName, rel.ResourceVersion)
+		if rel.ResourceVersion != readVersion { // only a write of this reconcile's is waited for
+			r.written.Store(req.NamespacedName, rel.ResourceVersion)
+		}
 	}()
 	if !rel.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, rel, patcher)
@@ -119,6 +124,20 @@ func (r *ReleaseReconciler) read(ctx context.Context, req ctrl.Request) (*capsta
 	return fresh, nil
 }
 
+// caughtUp sees every event of a Release the cache delivers, and lets it through: the first
+// time the cache shows the version this manager last wrote, read stops checking the cache
+// against it. Before, a Release whose spec a user changed after the manager's last write was
+// read from the API server once more (one GET per upgrade). A cache that never shows the
+// version (its watch restarted and listed a later one) leaves the check in place: read then
+// reads past the cache once, as before.
+func (r *ReleaseReconciler) caughtUp(obj client.Object) bool {
+	key := client.ObjectKeyFromObject(obj)
+	if last, ok := r.written.Load(key); ok && last == obj.GetResourceVersion() {
+		r.written.CompareAndDelete(key, last)
+	}
+	return true
+}
+
 // finalize uninstalls the release and then lets the Release go.
 func (r *ReleaseReconciler) finalize(ctx context.Context, rel *capstanv1.Release, p *reconcile.StatusPatcher) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(rel, capstanv1.Finalizer) {
@@ -145,7 +164,7 @@ func (r *ReleaseReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("release").
-		For(&capstanv1.Release{}, builder.WithPredicates(
+		For(&capstanv1.Release{}, builder.WithPredicates(predicate.NewPredicateFuncs(r.caughtUp),
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&capstanv1.ChartRepository{}, handler.EnqueueRequestsFromMapFunc(r.mapBy(indexRepository, namespacedKey))).
 		Watches(&capstanv1.Release{}, handler.EnqueueRequestsFromMapFunc(r.mapBy(indexDependsOn, namespacedKey))).

@@ -35,9 +35,16 @@ func TestReleaseReconciler_read(t *testing.T) {
 	req := ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "team", Name: "web"}}
 	cases := map[string]struct {
 		lastWritten     string // "" for never written
+		cacheShowed     string // a version the cache delivered since the write, if any
 		wantFailures    int64
 		wantServerReads int
 	}{
+		"a cache that showed the manager's last write, and holds a later version, is trusted": {
+			lastWritten: "5", cacheShowed: "5", wantFailures: 0, wantServerReads: 0,
+		},
+		"a cache that showed another version only is read past": {
+			lastWritten: "9", cacheShowed: "8", wantFailures: 1, wantServerReads: 1,
+		},
 		"a Release this manager never wrote is read from the cache": {
 			lastWritten: "", wantFailures: 0, wantServerReads: 0,
 		},
@@ -56,6 +63,10 @@ func TestReleaseReconciler_read(t *testing.T) {
 			r := &ReleaseReconciler{Client: fakeClientReading(cache), Reader: server}
 			if tc.lastWritten != "" {
 				r.written.Store(req.NamespacedName, tc.lastWritten)
+			}
+			if tc.cacheShowed != "" {
+				shown := releaseAt(tc.cacheShowed, 0)
+				g.Expect(r.caughtUp(&shown)).To(BeTrue(), "every event goes on to the other predicates")
 			}
 			rel, err := r.read(context.Background(), req)
 			g.Expect(err).NotTo(HaveOccurred())
