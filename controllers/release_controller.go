@@ -39,10 +39,14 @@ type ReleaseReconciler struct {
 	// write yet (nil: always trust the cache).
 	Reader client.Reader
 
-	// written maps a Release to the resourceVersion this manager's last write of it left, until
-	// the cache has shown that version (caughtUp): later versions in the cache are then someone
-	// else's writes after it, such as a user's change of the spec, and the cache can be trusted.
+	// written maps a Release to the resourceVersion this manager's last write of it left (or
+	// read past the cache), until the cache has shown that version: later versions in the cache
+	// are then someone else's writes after it, such as a user's change of the spec, and the
+	// cache can be trusted. shown maps a Release to the last version the cache showed
+	// (caughtUp). Each side stores its own map before it looks at the other's, so that a write
+	// and the cache's event of it, in either order, end the wait.
 	written sync.Map
+	shown   sync.Map
 }
 
 // The manager's own rights (docs/security.md explains each). Everything done for a Release goes
@@ -66,11 +70,12 @@ type ReleaseReconciler struct {
 func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	ctx, cancel := reconcile.Graceful(ctx, r.ShutdownGrace)
 	defer cancel()
-	rel, err := r.read(ctx, req)
+	rel, pastCache, err := r.read(ctx, req)
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Engine.Forget(req.NamespacedName)
 			r.written.Delete(req.NamespacedName)
+			r.shown.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -80,8 +85,10 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		fresh, cancel := reconcile.Fresh(ctx)
 		defer cancel()
 		retErr = errors.Join(retErr, patcher.Patch(fresh, rel))
-		if rel.ResourceVersion != readVersion { // only a write of this reconcile's is waited for
-			r.written.Store(req.NamespacedName, rel.ResourceVersion)
+		// A version the cache showed already is not waited for: a reconcile that wrote nothing
+		// and read the cache leaves nothing to wait for.
+		if pastCache || rel.ResourceVersion != readVersion {
+			r.awaitShown(req.NamespacedName, rel.ResourceVersion)
 		}
 	}()
 	if !rel.DeletionTimestamp.IsZero() {
@@ -108,20 +115,28 @@ func (r *ReleaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 // this manager's own last write of it. A reconcile queued by an event of an earlier write (a
 // progress patch) may otherwise start from status older than the one the last reconcile wrote,
 // and act on forgotten failure counters: one attempt too many before remediation.
-func (r *ReleaseReconciler) read(ctx context.Context, req ctrl.Request) (*capstanv1.Release, error) {
+func (r *ReleaseReconciler) read(ctx context.Context, req ctrl.Request) (_ *capstanv1.Release, pastCache bool, _ error) {
 	rel := &capstanv1.Release{}
 	if err := r.Get(ctx, req.NamespacedName, rel); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	last, ok := r.written.Load(req.NamespacedName)
 	if !ok || r.Reader == nil || last == rel.ResourceVersion {
-		return rel, nil
+		return rel, false, nil
 	}
 	fresh := &capstanv1.Release{}
 	if err := r.Reader.Get(ctx, req.NamespacedName, fresh); err != nil {
-		return nil, err
+		return nil, true, err
 	}
-	return fresh, nil
+	return fresh, true, nil
+}
+
+// awaitShown makes read check the cache against version until the cache shows it.
+func (r *ReleaseReconciler) awaitShown(key types.NamespacedName, version string) {
+	r.written.Store(key, version)
+	if shown, ok := r.shown.Load(key); ok && shown == version {
+		r.written.CompareAndDelete(key, version)
+	}
 }
 
 // caughtUp sees every event of a Release the cache delivers, and lets it through: the first
@@ -131,8 +146,9 @@ func (r *ReleaseReconciler) read(ctx context.Context, req ctrl.Request) (*capsta
 // version (its watch restarted and listed a later one) leaves the check in place: read then
 // reads past the cache once, as before.
 func (r *ReleaseReconciler) caughtUp(obj client.Object) bool {
-	key := client.ObjectKeyFromObject(obj)
-	if last, ok := r.written.Load(key); ok && last == obj.GetResourceVersion() {
+	key, version := client.ObjectKeyFromObject(obj), obj.GetResourceVersion()
+	r.shown.Store(key, version)
+	if last, ok := r.written.Load(key); ok && last == version {
 		r.written.CompareAndDelete(key, last)
 	}
 	return true

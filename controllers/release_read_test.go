@@ -62,16 +62,17 @@ func TestReleaseReconciler_read(t *testing.T) {
 			server := &oneRelease{rel: releaseAt("9", 1)}
 			r := &ReleaseReconciler{Client: fakeClientReading(cache), Reader: server}
 			if tc.lastWritten != "" {
-				r.written.Store(req.NamespacedName, tc.lastWritten)
+				r.awaitShown(req.NamespacedName, tc.lastWritten)
 			}
 			if tc.cacheShowed != "" {
 				shown := releaseAt(tc.cacheShowed, 0)
 				g.Expect(r.caughtUp(&shown)).To(BeTrue(), "every event goes on to the other predicates")
 			}
-			rel, err := r.read(context.Background(), req)
+			rel, pastCache, err := r.read(context.Background(), req)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(rel.Status.UpgradeFailures).To(Equal(tc.wantFailures))
 			g.Expect(server.reads).To(Equal(tc.wantServerReads))
+			g.Expect(pastCache).To(Equal(tc.wantServerReads > 0))
 		})
 	}
 }
@@ -88,4 +89,26 @@ type readerClient struct {
 
 func (c readerClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 	return c.reader.Get(ctx, key, obj, opts...)
+}
+
+// The cache's event of a write may come before the write's answer is noted: the wait ends
+// either way.
+func TestReleaseReconciler_awaitShown_afterTheEvent(t *testing.T) {
+	g := NewWithT(t)
+	req := ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "team", Name: "web"}}
+	cache := &oneRelease{rel: releaseAt("7", 0)}
+	server := &oneRelease{rel: releaseAt("7", 0)}
+	r := &ReleaseReconciler{Client: fakeClientReading(cache), Reader: server}
+	shown := releaseAt("5", 0)
+	r.caughtUp(&shown)
+	r.awaitShown(req.NamespacedName, "5")
+	_, pastCache, err := r.read(context.Background(), req)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(pastCache).To(BeFalse(), "the cache showed version 5 before it was noted, and holds a later one")
+	g.Expect(server.reads).To(BeZero())
+
+	r.awaitShown(req.NamespacedName, "9")
+	_, pastCache, err = r.read(context.Background(), req)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(pastCache).To(BeTrue(), "version 9 is not shown yet")
 }
