@@ -355,15 +355,36 @@ type waitRegistry struct {
 	// against the limit, so that the workers admitting at once cannot overshoot it.
 	reserved map[types.NamespacedName]bool
 	// expecting counts, by object ID, the reconciles about to apply the object and then wait
-	// for it; early keeps, for those objects, the last event that came before a wait on it was
-	// listed, which put hands to the wait. Without it, a change between the apply and the
-	// listing would be seen only by the recheck.
+	// for it; early keeps, for those objects, the events that came before a wait on it was
+	// listed, in the order of delivery, for put to hand the wait those after its apply's own.
+	// Without it, a change between the apply and the listing would be seen only by the recheck.
 	expecting map[string]int
-	early     map[string]earlyEvent
+	early     map[string][]earlyEvent
 }
 
-// earlyEvent is an event of an expected object: obj as it carried it, nil when it was deleted.
-type earlyEvent struct{ obj *unstructured.Unstructured }
+// earlyEvent is an event of an expected object: obj as it carried it and its resourceVersion,
+// nil and "" when it was deleted.
+type earlyEvent struct {
+	obj     *unstructured.Unstructured
+	version string
+}
+
+// maxEarly bounds the events kept per expected object; past it the oldest go, and with them,
+// maybe, the apply's own event that orders the rest: the wait then gets none (see afterApply).
+const maxEarly = 16
+
+// afterApply returns the latest of evs if an event of the applied version came before it: a
+// watch delivers an object's events in the order of its versions, so that one is newer than what
+// the apply answered. Events before the apply's own, or with no apply's own to order them (the
+// apply changed nothing, or its event was dropped), tell nothing certain and are left out.
+func afterApply(evs []earlyEvent, applied string) (earlyEvent, bool) {
+	for i := len(evs) - 2; i >= 0; i-- {
+		if evs[i].obj != nil && evs[i].version == applied {
+			return evs[len(evs)-1], true
+		}
+	}
+	return earlyEvent{}, false
+}
 
 // expect notes that the objects ids are about to be applied and waited for, until the returned
 // function is called (once, after the wait was listed or the action ended without one).
@@ -371,7 +392,7 @@ func (g *waitRegistry) expect(ids []string) func() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.expecting == nil {
-		g.expecting, g.early = map[string]int{}, map[string]earlyEvent{}
+		g.expecting, g.early = map[string]int{}, map[string][]earlyEvent{}
 	}
 	for _, id := range ids {
 		g.expecting[id]++
@@ -487,9 +508,9 @@ func slicesDelete(keys []types.NamespacedName, key types.NamespacedName) []types
 	return slices.DeleteFunc(keys, func(k types.NamespacedName) bool { return k == key })
 }
 
-// put parks w and lists it under the objects it awaits. The first time, it hands w the events
-// of its objects that came since their apply answered (see expect), and reports whether there
-// were any: the Release should then look again at once.
+// put parks w and lists it under the objects it awaits. The first time, it hands w the latest
+// event of each of its objects that came after the apply's own (see expect, afterApply), and
+// reports whether there were any: the Release should then look again at once.
 func (g *waitRegistry) put(w *waiting) (changed bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -509,7 +530,7 @@ func (g *waitRegistry) put(w *waiting) (changed bool) {
 		}
 		g.byObject[id][w] = true
 		ids = append(ids, id)
-		if ev, ok := g.early[id]; ok && (ev.obj == nil || ev.obj.GetResourceVersion() != w.appliedVersions[id]) {
+		if ev, ok := afterApply(g.early[id], w.appliedVersions[id]); ok {
 			g.keep(w, id, ev.obj)
 			changed = true
 		}
@@ -568,7 +589,15 @@ func (g *waitRegistry) changed(ref apply.ObjectRef, obj *unstructured.Unstructur
 	defer g.mu.Unlock()
 	id := ref.ID()
 	if g.expecting[id] > 0 {
-		g.early[id] = earlyEvent{obj: obj}
+		ev := earlyEvent{obj: obj}
+		if obj != nil {
+			ev.version = obj.GetResourceVersion()
+		}
+		evs := append(g.early[id], ev)
+		if len(evs) > maxEarly {
+			evs = evs[1:]
+		}
+		g.early[id] = evs
 	}
 	ws := g.byObject[id]
 	out := make([]types.NamespacedName, 0, len(ws))

@@ -212,9 +212,10 @@ func TestWaitRegistry_stillHeld(t *testing.T) {
 	g.Expect(reg.held).To(BeEmpty())
 }
 
-// TestWaitRegistry_early hands a wait the events of its objects that came after their apply
-// answered and before the wait was listed, which nothing else would wake it for; an event of the
-// version the apply answered tells nothing new, and nothing is kept for objects nobody expects.
+// TestWaitRegistry_early hands a wait the events of its objects that came after their apply's
+// own and before the wait was listed, which nothing else would wake it for. Events it cannot
+// order after the apply (an older state still in flight when the apply answered) are not handed
+// over, and nothing is kept for objects nobody expects.
 func TestWaitRegistry_early(t *testing.T) {
 	g := NewWithT(t)
 	web := apply.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "ns", Name: "web"}
@@ -237,27 +238,37 @@ func TestWaitRegistry_early(t *testing.T) {
 	g.Expect(reg.takeSeen(a)).To(BeEmpty())
 	reg.drop(a)
 
-	g.Expect(reg.changed(web, version("6"))).To(BeEmpty(), "no wait is listed yet")
-	g.Expect(reg.changed(db, version("7"))).To(BeEmpty())
+	g.Expect(reg.changed(web, version("4"))).To(BeEmpty(), "an older state, delivered after the apply began")
+	g.Expect(reg.changed(web, version("5"))).To(BeEmpty(), "the apply's own")
+	g.Expect(reg.changed(web, version("6"))).To(BeEmpty(), "a change after the apply, before the wait is listed")
+	g.Expect(reg.changed(db, version("6"))).To(BeEmpty(), "an older state of db")
+	g.Expect(reg.changed(db, version("7"))).To(BeEmpty(), "db's apply's own, and nothing after it")
 	b := newWait("b")
-	g.Expect(reg.put(b)).To(BeTrue(), "web changed after its apply answered")
+	g.Expect(reg.put(b)).To(BeTrue(), "web changed after its apply")
 	seen := reg.takeSeen(b)
 	g.Expect(seen).To(HaveKey(web.ID()))
 	g.Expect(seen[web.ID()].GetResourceVersion()).To(Equal("6"))
-	g.Expect(seen).NotTo(HaveKey(db.ID()), "the apply's own version of db tells nothing new")
+	g.Expect(seen).NotTo(HaveKey(db.ID()), "nothing came after db's apply")
 	g.Expect(reg.put(b)).To(BeFalse(), "handed over once, when the wait is first listed")
 	reg.drop(b)
+	done()
 
-	g.Expect(reg.changed(db, nil)).To(BeEmpty())
+	done = reg.expect([]string{web.ID(), db.ID()})
+	g.Expect(reg.changed(web, version("9"))).To(BeEmpty())
 	c := newWait("c")
-	g.Expect(reg.put(c)).To(BeTrue(), "a deletion wakes the wait, which reads the object")
-	g.Expect(reg.takeSeen(c)).NotTo(HaveKey(db.ID()))
+	g.Expect(reg.put(c)).To(BeFalse(), "without the apply's own event, nothing orders web's 9 after it")
 	reg.drop(c)
+	g.Expect(reg.changed(db, version("7"))).To(BeEmpty())
+	g.Expect(reg.changed(db, nil)).To(BeEmpty())
+	d := newWait("d")
+	g.Expect(reg.put(d)).To(BeTrue(), "a deletion after the apply wakes the wait, which reads the object")
+	g.Expect(reg.takeSeen(d)).NotTo(HaveKey(db.ID()))
+	reg.drop(d)
 
 	done()
 	done()
 	g.Expect(reg.expecting).To(BeEmpty(), "once, whatever the calls")
 	g.Expect(reg.early).To(BeEmpty())
 	g.Expect(reg.changed(web, version("8"))).To(BeEmpty())
-	g.Expect(reg.put(newWait("d"))).To(BeFalse(), "nothing is kept once nobody expects the objects")
+	g.Expect(reg.put(newWait("e"))).To(BeFalse(), "nothing is kept once nobody expects the objects")
 }
