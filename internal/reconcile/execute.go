@@ -311,9 +311,7 @@ func (s *session) succeed(ctx context.Context, p *plan) error {
 // created, without listing them again: a record another writer added meanwhile is only missed,
 // and left for the next prune. A failure is logged: the next creation or success prunes again.
 func (s *session) pruneHistory(ctx context.Context, created *storage.Release) {
-	known := append(slices.Clone(s.records), created)
-	slices.SortStableFunc(known, func(a, b *storage.Release) int { return a.Version - b.Version })
-	deleted, err := s.store.PruneFrom(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName(), known, s.rel.GetMaxHistory())
+	deleted, err := s.store.PruneFrom(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName(), s.knownRecords(created), s.rel.GetMaxHistory())
 	s.pruned = append(s.pruned, deleted...)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Info("could not prune the history", "error", err.Error())

@@ -65,7 +65,8 @@ type waiting struct {
 	watched bool
 	unwatch func()
 	// appliedVersions holds, by apply.ObjectRef.ID, the resourceVersion of each object as its
-	// apply answered: an event of that version, before the wait was listed, tells nothing new.
+	// apply answered: the events kept before the wait was listed count from the one of that
+	// version (afterApply).
 	appliedVersions map[string]string
 }
 
@@ -207,8 +208,8 @@ func (s *session) park(ctx context.Context, w *waiting) error {
 		s.userValues = nil
 		w.p.slim()
 	}
-	// Listed before its objects are watched, so the first events find it; events since the
-	// apply answered that came before are handed over, and wake it.
+	// Listed before its objects are watched, so the first events find it; an event after the
+	// apply's own that came before is handed over, and wakes it.
 	if s.r.waits.put(w) && s.r.Enqueue != nil {
 		s.r.Enqueue(w.key)
 	}
@@ -358,15 +359,9 @@ type waitRegistry struct {
 	// for it; early keeps, for those objects, the events that came before a wait on it was
 	// listed, in the order of delivery, for put to hand the wait those after its apply's own.
 	// Without it, a change between the apply and the listing would be seen only by the recheck.
+	// Each is the object as the event carried it, nil when it was deleted.
 	expecting map[string]int
-	early     map[string][]earlyEvent
-}
-
-// earlyEvent is an event of an expected object: obj as it carried it and its resourceVersion,
-// nil and "" when it was deleted.
-type earlyEvent struct {
-	obj     *unstructured.Unstructured
-	version string
+	early     map[string][]*unstructured.Unstructured
 }
 
 // maxEarly bounds the events kept per expected object; past it the oldest go, and with them,
@@ -377,13 +372,13 @@ const maxEarly = 16
 // watch delivers an object's events in the order of its versions, so that one is newer than what
 // the apply answered. Events before the apply's own, or with no apply's own to order them (the
 // apply changed nothing, or its event was dropped), tell nothing certain and are left out.
-func afterApply(evs []earlyEvent, applied string) (earlyEvent, bool) {
+func afterApply(evs []*unstructured.Unstructured, applied string) (*unstructured.Unstructured, bool) {
 	for i := len(evs) - 2; i >= 0; i-- {
-		if evs[i].obj != nil && evs[i].version == applied {
+		if evs[i] != nil && evs[i].GetResourceVersion() == applied {
 			return evs[len(evs)-1], true
 		}
 	}
-	return earlyEvent{}, false
+	return nil, false
 }
 
 // expect notes that the objects ids are about to be applied and waited for, until the returned
@@ -392,7 +387,7 @@ func (g *waitRegistry) expect(ids []string) func() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.expecting == nil {
-		g.expecting, g.early = map[string]int{}, map[string][]earlyEvent{}
+		g.expecting, g.early = map[string]int{}, map[string][]*unstructured.Unstructured{}
 	}
 	for _, id := range ids {
 		g.expecting[id]++
@@ -530,8 +525,8 @@ func (g *waitRegistry) put(w *waiting) (changed bool) {
 		}
 		g.byObject[id][w] = true
 		ids = append(ids, id)
-		if ev, ok := afterApply(g.early[id], w.appliedVersions[id]); ok {
-			g.keep(w, id, ev.obj)
+		if obj, ok := afterApply(g.early[id], w.appliedVersions[id]); ok {
+			g.keep(w, id, obj)
 			changed = true
 		}
 	}
@@ -589,11 +584,7 @@ func (g *waitRegistry) changed(ref apply.ObjectRef, obj *unstructured.Unstructur
 	defer g.mu.Unlock()
 	id := ref.ID()
 	if g.expecting[id] > 0 {
-		ev := earlyEvent{obj: obj}
-		if obj != nil {
-			ev.version = obj.GetResourceVersion()
-		}
-		evs := append(g.early[id], ev)
+		evs := append(g.early[id], obj)
 		if len(evs) > maxEarly {
 			evs = evs[1:]
 		}

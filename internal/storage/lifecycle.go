@@ -123,23 +123,13 @@ func (s *Store) supersede(ctx context.Context, rels []*Release, version int) ([]
 	return done, nil
 }
 
-// SupersedeAndPrune does what Supersede and then Prune do after the revision `version` became
-// deployed, from one list of the release's revisions instead of one each, and returns the
-// revisions that remain, with their statuses as written, sorted by version.
-func (s *Store) SupersedeAndPrune(ctx context.Context, ns, name string, version, maxHistory int) ([]*Release, error) {
-	rels, err := s.List(ctx, ns, name)
-	if err != nil {
-		return nil, err
-	}
-	return s.SupersedeAndPruneFrom(ctx, ns, name, rels, version, maxHistory)
-}
-
-// SupersedeAndPruneFrom does SupersedeAndPrune's work on rels, the release's revisions sorted by
-// version, as the caller knows them (see PruneFrom): it saves the list. The records may be
+// SupersedeAndPruneFrom does what Supersede and then Prune do after the revision `version` became
+// deployed, on rels, the release's revisions sorted by version, as the caller knows them (see
+// PruneFrom), without listing them. The records may be
 // summaries (Release.Summary): a status rewrite reads what it keeps from the stored Secret, and
 // is conditional on the resourceVersion the caller saw, so a revision another writer changed
 // since fails with ErrConflict rather than being overwritten. It marks the superseded revisions
-// in rels, and returns those that remain.
+// in rels, and returns those that remain, with their statuses as written, sorted by version.
 func (s *Store) SupersedeAndPruneFrom(ctx context.Context, ns, name string, rels []*Release, version, maxHistory int) ([]*Release, error) {
 	if _, err := s.supersede(ctx, rels, version); err != nil {
 		return nil, fmt.Errorf("superseding older revisions: %w", err)

@@ -444,7 +444,9 @@ func TestStore_supersedeAndPrune(t *testing.T) {
 
 	reader := &countingReader{Reader: f.c}
 	store := NewStore(f.c, WithReader(reader))
-	left, err := store.SupersedeAndPrune(f.ctx, f.ns, "web", 5, 3)
+	rels, err := store.List(f.ctx, f.ns, "web")
+	g.Expect(err).NotTo(HaveOccurred())
+	left, err := store.SupersedeAndPruneFrom(f.ctx, f.ns, "web", rels, 5, 3)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(reader.lists).To(Equal(1), "one list for both")
 	want := []string{"v3=superseded", "v4=failed", "v5=deployed"}
