@@ -115,7 +115,14 @@ func TestSession_recoverPending(t *testing.T) {
 	}
 	ours := func(attempt string) *storage.Release {
 		r := cmRecord(2, storage.StatusPendingUpgrade, "uid-web", "a")
-		r.Labels[AttemptLabel] = attempt
+		r.Labels[AttemptLabel], r.Labels[RevisionLabel] = attempt, "2"
+		return r
+	}
+	// helm copies the labels of the newest record, Capstan's revision 1, into the one it writes.
+	helmCopied := func(age time.Duration) *storage.Release {
+		r := helmPending(age)
+		r.Labels = map[string]string{}
+		r.Labels[ReleaseUIDLabel], r.Labels[AttemptLabel], r.Labels[RevisionLabel] = "uid-web", "dead", "1"
 		return r
 	}
 	cases := map[string]struct {
@@ -135,6 +142,13 @@ func TestSession_recoverPending(t *testing.T) {
 		"helm's fresh pending record is waited on": {
 			pending: helmPending(time.Minute), wantReason: capstanv1.OperationInProgressReason,
 			want: []string{"v1=deployed", "v2=pending-upgrade"},
+		},
+		"helm's fresh pending record with the labels it copied from Capstan's is waited on": {
+			pending: helmCopied(time.Minute), wantReason: capstanv1.OperationInProgressReason,
+			want: []string{"v1=deployed", "v2=pending-upgrade"},
+		},
+		"a suspended Release leaves helm's pending record with copied labels alone": {
+			pending: helmCopied(time.Hour), ownOnly: true, want: []string{"v1=deployed", "v2=pending-upgrade"},
 		},
 		"helm's pending record older than the timeout is marked failed, with an event": {
 			pending: helmPending(16 * time.Minute), want: []string{"v1=deployed", "v2=failed"},

@@ -125,6 +125,7 @@ func (s *session) execute(ctx context.Context, p *plan) error {
 		}
 	}()
 	p.record.Labels[AttemptLabel] = attempt
+	p.record.Labels[RevisionLabel] = strconv.Itoa(p.record.Version)
 	if !p.noWait && s.r.Watches != nil && s.r.Enqueue != nil {
 		// From before the apply until its wait is listed, events of its objects are kept for it.
 		defer s.r.waits.expect(refIDs(p.objectRefs()))()

@@ -16,7 +16,9 @@ import (
 // Labels Capstan adds to the revision records it writes (besides Helm's own).
 const (
 	// ReleaseUIDLabel carries the UID of the Release that wrote the record: the claim on the
-	// release name. Records without it were written by helm and can be taken over.
+	// release name. Records without it were written by helm and can be taken over; helm also
+	// copies it, with the rest of a release's labels, into the records it writes after one of
+	// Capstan's, so whether Capstan wrote a record is told by RevisionLabel (writtenByCapstan).
 	ReleaseUIDLabel = capstanv1.Group + "/release-uid"
 	// ChartDigestLabel carries the chart archive's digest (hex, cut to a label's 63 characters),
 	// so that a re-published chart version is noticed.
@@ -47,7 +49,7 @@ func recordFacts(rel *storage.Release, uid string) *Record {
 		return nil
 	}
 	r := &Record{Revision: rel.Version, Status: string(rel.Info.Status), ValuesDigest: values.Digest(rel.Config),
-		Ours: uid != "" && rel.Labels[ReleaseUIDLabel] == uid, ChartDigest: rel.Labels[ChartDigestLabel],
+		Ours: uid != "" && rel.Labels[ReleaseUIDLabel] == uid && writtenByCapstan(rel), ChartDigest: rel.Labels[ChartDigestLabel],
 		PostRenderDigest: rel.Labels[PostRenderDigestLabel]}
 	if md := rel.Chart.Metadata; md != nil {
 		r.ChartName, r.ChartVersion = md.Name, md.Version

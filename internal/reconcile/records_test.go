@@ -83,6 +83,31 @@ func TestRecordFacts(t *testing.T) {
 	g.Expect(recordFacts(r, "you").Ours).To(BeFalse())
 	g.Expect(recordFacts(rec(1, storage.StatusDeployed, ""), "").Ours).To(BeFalse(), "an empty UID owns nothing")
 	g.Expect(recordFacts(nil, "me")).To(BeNil())
+	copied := rec(4, storage.StatusDeployed, "me")
+	copied.Labels[RevisionLabel] = "3"
+	g.Expect(recordFacts(copied, "me").Ours).To(BeFalse(), "helm wrote revision 4 with the labels of revision 3")
+}
+
+func TestWrittenByCapstan(t *testing.T) {
+	labelled := func(version int, labels map[string]string) *storage.Release {
+		return &storage.Release{Version: version, Labels: labels}
+	}
+	cases := map[string]struct {
+		rec  *storage.Release
+		want bool
+	}{
+		"helm's record without Capstan's labels":  {labelled(2, nil), false},
+		"Capstan's record, its revision labelled": {labelled(2, map[string]string{ReleaseUIDLabel: "u", RevisionLabel: "2"}), true},
+		"helm's record with the labels it copied from Capstan's revision 1": {
+			labelled(2, map[string]string{ReleaseUIDLabel: "u", AttemptLabel: "a", RevisionLabel: "1"}), false},
+		"Capstan's record from before the revision label": {labelled(2, map[string]string{ReleaseUIDLabel: "u", AttemptLabel: "a"}), true},
+		"a revision label alone claims nothing":           {labelled(2, map[string]string{RevisionLabel: "2"}), false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			NewWithT(t).Expect(writtenByCapstan(tc.rec)).To(Equal(tc.want))
+		})
+	}
 }
 
 func TestSyncStatusFromRecords(t *testing.T) {

@@ -25,6 +25,11 @@ const (
 	// GenerationLabel carries the Release's metadata.generation the record was written for, so
 	// that interrupted attempts of the same desired state can be counted from the records alone.
 	GenerationLabel = capstanv1.Group + "/generation"
+	// RevisionLabel carries the number of the revision Capstan wrote the record for. helm copies
+	// a release's custom labels from its newest record into the next record it writes, Capstan's
+	// labels included; on a record helm wrote after one of Capstan's, this label names an older
+	// revision, which tells the two writers apart where ReleaseUIDLabel cannot.
+	RevisionLabel = capstanv1.Group + "/revision"
 )
 
 // Defaults of the recovery settings.
@@ -72,9 +77,16 @@ func (r *Reconciler) running(id string) bool {
 	return id != "" && ok
 }
 
-// writtenByCapstan reports whether a record carries the marker of a Capstan writer.
+// writtenByCapstan reports whether Capstan wrote a record: it carries ReleaseUIDLabel, and
+// RevisionLabel names the record's own revision. A record whose RevisionLabel names another
+// revision was written by helm, which copied the labels of the record before it. Records written
+// before RevisionLabel existed carry none and count as Capstan's when they carry ReleaseUIDLabel.
 func writtenByCapstan(rec *storage.Release) bool {
-	return rec.Labels[ReleaseUIDLabel] != ""
+	if rec.Labels[ReleaseUIDLabel] == "" {
+		return false
+	}
+	rev, ok := rec.Labels[RevisionLabel]
+	return !ok || rev == strconv.Itoa(rec.Version)
 }
 
 // recoverPending marks revisions left pending by an interrupted operation as failed, and repairs
@@ -189,7 +201,7 @@ func interrupted(records []*storage.Release, uid string, d Desired) int {
 	n := 0
 	for _, rec := range recordsAfterDeployed(records) {
 		was, ok := storage.InterruptedFrom(rec)
-		if !ok || was == storage.StatusPendingRollback || rec.Labels[ReleaseUIDLabel] != uid {
+		if !ok || was == storage.StatusPendingRollback || rec.Labels[ReleaseUIDLabel] != uid || !writtenByCapstan(rec) {
 			continue
 		}
 		if rec.Labels[GenerationLabel] == strconv.FormatInt(d.Generation, 10) &&

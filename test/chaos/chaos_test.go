@@ -46,8 +46,12 @@ func schemaGVK(group, kind string) schema.GroupVersionKind {
 // upgrade, roll back and uninstall, and checks the invariants after every recovery.
 func TestChaos(t *testing.T) {
 	long := os.Getenv("CAPSTAN_CHAOS") == "long"
-	if os.Getenv("CAPSTAN_CHAOS") == "faults" {
+	switch os.Getenv("CAPSTAN_CHAOS") {
+	case "faults":
 		testFaultsOnly(t)
+		return
+	case "helm":
+		testHelmOnly(t)
 		return
 	}
 	if testing.Short() && !long {
@@ -90,9 +94,9 @@ func TestChaos(t *testing.T) {
 		if long {
 			helmCycles = 10
 		}
-		for range helmCycles {
+		for i := range helmCycles {
 			h.ensureInstalled(ctx, m)
-			o := h.concurrentHelm(ctx, m)
+			o := h.concurrentHelm(ctx, m, i%2 == 1)
 			record(t, table, o, &cycles, &kills, h)
 		}
 		points = append(points, "concurrent-helm-upgrade")
@@ -124,6 +128,27 @@ func testFaultsOnly(t *testing.T) {
 	}
 	t.Logf("%d cycles\n%s", cycles, formatTable(table, []string{apiWriteFaults}))
 }
+
+// testHelmOnly runs only the concurrent-helm cycles (CAPSTAN_CHAOS=helm), to chase a race
+// between helm and Capstan writing the same release.
+func testHelmOnly(t *testing.T) {
+	if helmBin == "" {
+		t.Fatal("CAPSTAN_CHAOS=helm needs HELM, the reference helm binary")
+	}
+	h := newHarness(t)
+	ctx := context.Background()
+	m := &model{}
+	table := map[string]*row{}
+	kills, cycles := 0, 0
+	for i := range helmOnlyCycles {
+		h.ensureInstalled(ctx, m)
+		record(t, table, h.concurrentHelm(ctx, m, i%2 == 1), &cycles, &kills, h)
+	}
+	t.Logf("%d cycles\n%s", cycles, formatTable(table, []string{"concurrent-helm-upgrade"}))
+}
+
+// helmOnlyCycles is how many cycles CAPSTAN_CHAOS=helm runs.
+const helmOnlyCycles = 12
 
 // faultsOnlyCycles is how many fault cycles CAPSTAN_CHAOS=faults runs.
 const faultsOnlyCycles = 8

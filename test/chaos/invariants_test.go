@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,6 +18,7 @@ import (
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
 	"github.com/capstan-dev/capstan/internal/manifest"
+	"github.com/capstan-dev/capstan/internal/reconcile"
 	"github.com/capstan-dev/capstan/internal/storage"
 )
 
@@ -133,7 +135,7 @@ func recordViolations(recs []*storage.Release) ([]string, *storage.Release) {
 		}
 	}
 	if len(deployed) != 1 {
-		out = append(out, fmt.Sprintf("%d deployed revisions", len(deployed)))
+		out = append(out, fmt.Sprintf("%d deployed revisions; the records: %s", len(deployed), describeRecords(recs)))
 	}
 	if len(recs) > maxHistory+1 {
 		out = append(out, fmt.Sprintf("%d records with maxHistory %d", len(recs), maxHistory))
@@ -142,6 +144,19 @@ func recordViolations(recs []*storage.Release) ([]string, *storage.Release) {
 		return out, nil
 	}
 	return out, deployed[len(deployed)-1]
+}
+
+// describeRecords names each record's version, status, writer and description, for a violation.
+func describeRecords(recs []*storage.Release) string {
+	parts := make([]string, 0, len(recs))
+	for _, r := range recs {
+		writer := "helm"
+		if r.Labels[reconcile.ReleaseUIDLabel] != "" {
+			writer = "capstan"
+		}
+		parts = append(parts, fmt.Sprintf("v%d=%s by %s (%q)", r.Version, r.Info.Status, writer, r.Info.Description))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // prunedPast reports whether a gap after recs[i] is history pruning that kept recs[i] as the last

@@ -93,6 +93,12 @@ func (p *process) tail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// logged reports whether a line of the log contains substr.
+func (p *process) logged(substr string) bool {
+	data, err := os.ReadFile(p.logPath)
+	return err == nil && strings.Contains(string(data), substr)
+}
+
 // waitLog waits up to timeout for a line of the log containing substr.
 func (p *process) waitLog(substr string, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)

@@ -33,18 +33,26 @@ func ownedConfigMap(ctx SpecContext, ns, release, name string) {
 }
 
 // interruptedRevision stores a pending copy of revision from as revision to, written by uid's
-// Release in an attempt no process runs any more, with extra documents in its manifest.
+// Release in an attempt no process runs any more (by helm when uid is ""), with extra documents
+// in its manifest.
 func interruptedRevision(ctx SpecContext, ns, name string, from, to int, uid string, extra string) {
+	labels := map[string]string{}
+	if uid != "" {
+		labels = map[string]string{reconcile.ReleaseUIDLabel: uid, reconcile.AttemptLabel: "gone",
+			reconcile.RevisionLabel: strconv.Itoa(to)}
+	}
+	pendingRevision(ctx, ns, name, from, to, labels, extra)
+}
+
+// pendingRevision stores a pending copy of revision from as revision to, with labels.
+func pendingRevision(ctx SpecContext, ns, name string, from, to int, labels map[string]string, extra string) {
 	pending := record(ctx, ns, name, from)
 	pending.Version = to
 	pending.Info.Status = storage.StatusPendingUpgrade
 	pending.Info.Description = "Preparing upgrade"
 	pending.Info.LastDeployed = time.Now().UTC()
 	pending.Manifest += extra
-	pending.Labels = map[string]string{}
-	if uid != "" {
-		pending.Labels = map[string]string{reconcile.ReleaseUIDLabel: uid, reconcile.AttemptLabel: "gone"}
-	}
+	pending.Labels = labels
 	Expect(storage.NewStore(k8sClient).Create(ctx, pending)).To(Succeed())
 }
 
@@ -97,8 +105,8 @@ var _ = Describe("A Release whose controller was killed", func() {
 		})
 		Eventually(func() []string { return records(ctx, ns, "held") }).Should(Equal([]string{"v1=deployed", "v2=failed"}))
 
-		By("waiting on a pending record helm wrote, once resumed")
-		interruptedRevision(ctx, ns, "held", 1, 3, "", "")
+		By("waiting on a pending record helm wrote with the labels it copies from the newest record, once resumed")
+		pendingRevision(ctx, ns, "held", 1, 3, record(ctx, ns, "held", 2).Labels, "")
 		update(ctx, ns, "held", func(r *capstanv1.Release) { r.Spec.Suspend = false })
 		Eventually(func(g Gomega) {
 			g.Expect(condition(getRelease(g, ctx, ns, "held"), capstanv1.ReadyCondition).Reason).To(Equal(capstanv1.OperationInProgressReason))
@@ -139,7 +147,7 @@ var _ = Describe("A Release whose controller was killed", func() {
 			crashed.Chart.Metadata.Version = "1.1.0"
 			crashed.Info.Status = storage.StatusPendingUpgrade
 			crashed.Labels = map[string]string{reconcile.ReleaseUIDLabel: string(rel.UID), reconcile.AttemptLabel: "gone",
-				reconcile.GenerationLabel: strconv.FormatInt(rel.Generation+1, 10)} // the generation once resumed
+				reconcile.RevisionLabel: strconv.Itoa(v), reconcile.GenerationLabel: strconv.FormatInt(rel.Generation+1, 10)} // the generation once resumed
 			storage.MarkInterrupted(crashed)
 			Expect(store.Create(ctx, crashed)).To(Succeed())
 		}
@@ -158,6 +166,7 @@ var _ = Describe("A Release whose controller was killed", func() {
 		expectReadyAt(ctx, ns, "twin", 1)
 		twin := record(ctx, ns, "twin", 1)
 		twin.Version = 2
+		twin.Labels[reconcile.RevisionLabel] = "2" // as Capstan labels the records it writes
 		Expect(storage.NewStore(k8sClient).Create(ctx, twin)).To(Succeed())
 		Expect(records(ctx, ns, "twin")).To(Equal([]string{"v1=deployed", "v2=deployed"}))
 		update(ctx, ns, "twin", func(r *capstanv1.Release) {

@@ -72,7 +72,7 @@ var _ = Describe("A Release under adverse conditions", func() {
 		pending.Version = 2
 		pending.Info.Status = storage.StatusPendingUpgrade
 		pending.Info.Description = "Preparing upgrade"
-		pending.Labels = map[string]string{reconcile.ReleaseUIDLabel: string(rel.UID)}
+		pending.Labels = map[string]string{reconcile.ReleaseUIDLabel: string(rel.UID), reconcile.RevisionLabel: "2"}
 		Expect(store.Create(ctx, pending)).To(Succeed())
 
 		By("restarting the work with a spec change")
