@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/capstan-dev/capstan/internal/apply"
 )
@@ -163,7 +163,7 @@ const (
 
 // run keeps one watch open until ctx ends or the identity turns out not to be allowed to watch.
 func (w *Watches) run(ctx context.Context, c client.WithWatch, k streamKey, s *stream) {
-	log := ctrl.LoggerFrom(ctx).WithValues("kind", k.gvk.Kind, "namespace", k.namespace)
+	log := crlog.FromContext(ctx).WithValues("kind", k.gvk.Kind, "namespace", k.namespace)
 	pause := firstRetry
 	for ctx.Err() == nil {
 		list := &unstructured.UnstructuredList{}

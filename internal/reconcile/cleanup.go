@@ -7,8 +7,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/capstan-dev/capstan/internal/apply"
 )
@@ -62,7 +62,7 @@ func (s *session) cleanupOnFail(ctx context.Context, p *plan, applied []apply.Ob
 	if len(doomed) == 0 {
 		return applied
 	}
-	log := ctrl.LoggerFrom(ctx)
+	log := crlog.FromContext(ctx)
 	log.Info("upgrade failed; deleting the objects it created (cleanupOnFail)", "objects", len(doomed))
 	_, err := p.applier.Delete(ctx, sortForDeletion(doomed))
 	var pe *apply.PruneError

@@ -9,7 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	ctrl "sigs.k8s.io/controller-runtime"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
@@ -39,7 +39,7 @@ func (s *session) detectDrift(ctx context.Context) ([]apply.Change, error) {
 		return nil, stallErr(capstanv1.AccessDeniedReason, err)
 	}
 	if err != nil {
-		ctrl.LoggerFrom(ctx).Info("drift detection skipped", "error", err.Error())
+		crlog.FromContext(ctx).Info("drift detection skipped", "error", err.Error())
 		return nil, nil
 	}
 	s.driftChecked, s.drift = true, changes

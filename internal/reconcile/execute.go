@@ -10,7 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	ctrl "sigs.k8s.io/controller-runtime"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
@@ -261,7 +261,7 @@ func (s *session) interrupt(ctx context.Context, p *plan) error {
 	defer cancel()
 	storage.MarkInterrupted(p.record)
 	if err := s.store.UpdateStatus(fresh, p.record); err != nil {
-		ctrl.LoggerFrom(ctx).Info("could not record the interrupted revision; the next leader recovers it",
+		crlog.FromContext(ctx).Info("could not record the interrupted revision; the next leader recovers it",
 			"revision", p.record.Version, "error", err.Error())
 	}
 	if err := s.refresh(fresh, p.record.Version); err != nil {
@@ -315,7 +315,7 @@ func (s *session) pruneHistory(ctx context.Context, created *storage.Release) {
 	deleted, err := s.store.PruneFrom(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName(), s.knownRecords(created), s.rel.GetMaxHistory())
 	s.pruned = append(s.pruned, deleted...)
 	if err != nil {
-		ctrl.LoggerFrom(ctx).Info("could not prune the history", "error", err.Error())
+		crlog.FromContext(ctx).Info("could not prune the history", "error", err.Error())
 	}
 }
 
@@ -394,7 +394,7 @@ func (s *session) fail(ctx context.Context, p *plan, applied []apply.ObjectRef, 
 	// Redactor may no longer know this one's values: scrub it before it is stored.
 	rec.Info.Description = oneLine(s.red.Redact(failureDescription(p) + cause.Error()))
 	if err := s.store.UpdateStatus(ctx, rec); err != nil {
-		ctrl.LoggerFrom(ctx).Info("could not record the revision as failed; the next reconcile recovers it",
+		crlog.FromContext(ctx).Info("could not record the revision as failed; the next reconcile recovers it",
 			"revision", rec.Version, "error", err.Error())
 	}
 	remaining := s.cleanupOnFail(ctx, p, applied)

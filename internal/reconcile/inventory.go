@@ -8,7 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	ctrl "sigs.k8s.io/controller-runtime"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
@@ -118,7 +118,7 @@ func (s *session) recordObjects(ctx context.Context, rec *storage.Release) ([]*u
 		if !errors.As(err, &dry) {
 			return nil, transientErr(ReasonReconcileFailed, err)
 		}
-		ctrl.LoggerFrom(ctx).V(1).Info("some kinds of a stored revision are not served", "revision", rec.Version, "detail", err.Error())
+		crlog.FromContext(ctx).V(1).Info("some kinds of a stored revision are not served", "revision", rec.Version, "detail", err.Error())
 	}
 	return objs, nil
 }
@@ -149,7 +149,7 @@ func (s *session) ownedRefs(ctx context.Context) ([]apply.ObjectRef, error) {
 		}
 		objs, err := s.recordObjects(ctx, rec)
 		if err != nil {
-			ctrl.LoggerFrom(ctx).Info("the manifest of an undeployed revision cannot be read; its objects are not pruned",
+			crlog.FromContext(ctx).Info("the manifest of an undeployed revision cannot be read; its objects are not pruned",
 				"revision", rec.Version, "error", err.Error())
 			continue
 		}

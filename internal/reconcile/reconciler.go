@@ -10,8 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
+	crreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
@@ -193,7 +194,7 @@ func (r *Reconciler) conflictRequeue() time.Duration {
 // Reconcile brings one Release (not being deleted, not suspended, finalizer in place) towards its
 // desired state. It changes rel's status in memory, patching it through p before long work; the
 // caller patches the final status. The result follows the error's class.
-func (r *Reconciler) Reconcile(ctx context.Context, rel *capstanv1.Release, p *StatusPatcher) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, rel *capstanv1.Release, p *StatusPatcher) (crreconcile.Result, error) {
 	start := r.now()
 	w := r.waits.take(rel.UID)
 	if w != nil {
@@ -212,9 +213,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, rel *capstanv1.Release, p *S
 		err = s.run(ctx)
 	}
 	if errors.Is(err, errShuttingDown) {
-		ctrl.LoggerFrom(ctx).Info("stopped between two steps: the manager is shutting down")
+		crlog.FromContext(ctx).Info("stopped between two steps: the manager is shutting down")
 		redactStatus(rel, red)
-		return ctrl.Result{}, nil
+		return crreconcile.Result{}, nil
 	}
 	s.test(ctx, err)
 	before := findCondition(rel, capstanv1.ReadyCondition).DeepCopy()
@@ -232,29 +233,29 @@ func (r *Reconciler) Reconcile(ctx context.Context, rel *capstanv1.Release, p *S
 }
 
 // result maps an outcome to what controller-runtime does next.
-func (r *Reconciler) result(ctx context.Context, rel *capstanv1.Release, err error) (ctrl.Result, error) {
+func (r *Reconciler) result(ctx context.Context, rel *capstanv1.Release, err error) (crreconcile.Result, error) {
 	if err == nil {
-		return ctrl.Result{RequeueAfter: wait.Jitter(rel.GetInterval(), 0.1)}, nil
+		return crreconcile.Result{RequeueAfter: wait.Jitter(rel.GetInterval(), 0.1)}, nil
 	}
 	e := classify(err)
-	log := ctrl.LoggerFrom(ctx)
+	log := crlog.FromContext(ctx)
 	switch e.Class {
 	case ClassStalling:
 		log.Info("release stalled", "reason", e.Reason, "message", oneLine(e.Error()))
-		return ctrl.Result{}, nil
+		return crreconcile.Result{}, nil
 	case ClassProgressing:
 		log.V(1).Info("release progressing", "message", oneLine(e.Error()), "requeueAfter", e.RequeueAfter)
-		return ctrl.Result{RequeueAfter: e.RequeueAfter}, nil
+		return crreconcile.Result{RequeueAfter: e.RequeueAfter}, nil
 	case ClassWaiting:
 		after := e.RequeueAfter
 		if after <= 0 {
 			after = r.dependencyRequeue()
 		}
 		log.V(1).Info("release waiting", "reason", e.Reason, "message", oneLine(e.Error()), "requeueAfter", after)
-		return ctrl.Result{RequeueAfter: after}, nil
+		return crreconcile.Result{RequeueAfter: after}, nil
 	default:
 		// controller-runtime logs the returned error: scrub its text, keep its chain.
-		return ctrl.Result{}, redact.FromContext(ctx).Error(err)
+		return crreconcile.Result{}, redact.FromContext(ctx).Error(err)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/storage"
@@ -162,7 +162,7 @@ func (s *session) markInterrupted(ctx context.Context, rec *storage.Release) err
 	if err != nil {
 		return apiErr(capstanv1.StorageFailedReason, fmt.Errorf("recovering pending revision %d: %w", rec.Version, err))
 	}
-	ctrl.LoggerFrom(ctx).Info("recovered a revision left pending", "revision", rec.Version)
+	crlog.FromContext(ctx).Info("recovered a revision left pending", "revision", rec.Version)
 	return nil
 }
 
@@ -191,7 +191,7 @@ func (s *session) repairDeployed(ctx context.Context) error {
 	if _, err := s.store.Supersede(ctx, s.rel.GetStorageNamespace(), s.rel.GetReleaseName(), newest.Version); err != nil {
 		return s.storageError(err, "superseding older deployed revisions")
 	}
-	ctrl.LoggerFrom(ctx).Info("repaired more than one deployed revision", "deployed", newest.Version)
+	crlog.FromContext(ctx).Info("repaired more than one deployed revision", "deployed", newest.Version)
 	return s.listRecords(ctx)
 }
 

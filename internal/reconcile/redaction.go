@@ -5,7 +5,7 @@ import (
 	"encoding/base64"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/redact"
@@ -21,7 +21,7 @@ func startRedaction(ctx context.Context) (context.Context, *redact.Redactor) {
 		red = redact.New()
 		ctx = redact.NewContext(ctx, red)
 	}
-	return ctrl.LoggerInto(ctx, redact.Logger(ctrl.LoggerFrom(ctx), red)), red
+	return crlog.IntoContext(ctx, redact.Logger(crlog.FromContext(ctx), red)), red
 }
 
 // redactStatus scrubs every message a Release's status holds (conditions and history) just

@@ -11,8 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
+	crreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/redact"
@@ -60,14 +61,14 @@ type repoSnapshot struct {
 // False. The result follows the failure's class: success and remote stalls come back at the
 // interval (±10%), a missing Secret after SecretRequeue, local stalls never by themselves, and
 // transient failures return the error for the rate limiter's backoff.
-func (r *RepositoryReconciler) Reconcile(ctx context.Context, cr *capstanv1.ChartRepository, p RepositoryPatcher) (ctrl.Result, error) {
+func (r *RepositoryReconciler) Reconcile(ctx context.Context, cr *capstanv1.ChartRepository, p RepositoryPatcher) (crreconcile.Result, error) {
 	ctx, red := startRedaction(ctx)
 	before := repoSnapshotOf(cr)
 	requested := repoHandleRequest(cr)
 	if requested || before.ready == nil || before.ready.ObservedGeneration != cr.Generation {
 		repoMarkReconciling(cr)
 		if err := p.Patch(ctx, cr); err != nil {
-			return ctrl.Result{}, err
+			return crreconcile.Result{}, err
 		}
 	}
 	url, stats, err := r.check(ctx, cr)
@@ -127,20 +128,20 @@ func repoSourceURL(src repo.Source, cr *capstanv1.ChartRepository) string {
 }
 
 // result maps the outcome to what controller-runtime does next.
-func (r *RepositoryReconciler) result(ctx context.Context, cr *capstanv1.ChartRepository, failure *repoFailure) (ctrl.Result, error) {
+func (r *RepositoryReconciler) result(ctx context.Context, cr *capstanv1.ChartRepository, failure *repoFailure) (crreconcile.Result, error) {
 	if failure == nil {
-		return ctrl.Result{RequeueAfter: repoJitter(cr.GetInterval())}, nil
+		return crreconcile.Result{RequeueAfter: repoJitter(cr.GetInterval())}, nil
 	}
 	switch failure.class {
 	case repoStalledRemote:
-		return ctrl.Result{RequeueAfter: repoJitter(cr.GetInterval())}, nil
+		return crreconcile.Result{RequeueAfter: repoJitter(cr.GetInterval())}, nil
 	case repoStalledLocal:
-		return ctrl.Result{}, nil
+		return crreconcile.Result{}, nil
 	case repoWaiting:
-		return ctrl.Result{RequeueAfter: r.secretRequeue()}, nil
+		return crreconcile.Result{RequeueAfter: r.secretRequeue()}, nil
 	}
-	ctrl.LoggerFrom(ctx).V(1).Info("repository fetch failed; retrying with backoff", "reason", failure.reason)
-	return ctrl.Result{}, redact.FromContext(ctx).Error(fmt.Errorf("ChartRepository %s/%s: %s", cr.Namespace, cr.Name, failure.message()))
+	crlog.FromContext(ctx).V(1).Info("repository fetch failed; retrying with backoff", "reason", failure.reason)
+	return crreconcile.Result{}, redact.FromContext(ctx).Error(fmt.Errorf("ChartRepository %s/%s: %s", cr.Namespace, cr.Name, failure.message()))
 }
 
 // record emits an event when something happened: a failure that is new or different, an index

@@ -9,8 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
@@ -98,7 +98,7 @@ func (s *session) run(ctx context.Context) error {
 		s.reportDrift(changes)
 	}
 	s.decided = true
-	ctrl.LoggerFrom(ctx).V(1).Info("decided", "action", s.action.Kind, "reason", s.action.Reason, "message", s.action.Message)
+	crlog.FromContext(ctx).V(1).Info("decided", "action", s.action.Kind, "reason", s.action.Reason, "message", s.action.Message)
 	if ShuttingDown(ctx) {
 		return errShuttingDown
 	}
@@ -349,7 +349,7 @@ func (s *session) patch(ctx context.Context) {
 	}
 	redactStatus(s.rel, s.red)
 	if err := s.patcher.Patch(ctx, s.rel); err != nil {
-		ctrl.LoggerFrom(ctx).V(1).Info("could not write progress to status", "error", err.Error())
+		crlog.FromContext(ctx).V(1).Info("could not write progress to status", "error", err.Error())
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/storage"
@@ -94,7 +94,7 @@ func (s *session) runTests(ctx context.Context) {
 // logged: the outcome is in TestSuccess either way, and the next run records its own.
 func (s *session) recordTestRuns(ctx context.Context, rec *storage.Release) {
 	if err := s.store.UpdateHooks(ctx, rec); err != nil {
-		ctrl.LoggerFrom(ctx).Info("could not record the test hooks' runs in the revision",
+		crlog.FromContext(ctx).Info("could not record the test hooks' runs in the revision",
 			"revision", rec.Version, "error", err.Error())
 	}
 }

@@ -5,8 +5,9 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
+	crreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
@@ -18,12 +19,12 @@ import (
 // finalizer may be removed: after a successful uninstall, when the Release never installed
 // anything, when it is suspended, or when another Release owns the release name (nothing of it
 // is touched then). Otherwise the finalizer stays and the result says when to try again.
-func (r *Reconciler) Finalize(ctx context.Context, rel *capstanv1.Release, p *StatusPatcher) (ctrl.Result, bool, error) {
+func (r *Reconciler) Finalize(ctx context.Context, rel *capstanv1.Release, p *StatusPatcher) (crreconcile.Result, bool, error) {
 	r.Abandon(ctx, rel)
 	if rel.Spec.Suspend {
-		ctrl.LoggerFrom(ctx).Info("release is suspended; leaving its objects and records in place")
+		crlog.FromContext(ctx).Info("release is suspended; leaving its objects and records in place")
 		r.Metrics.forget(clientKey(rel))
-		return ctrl.Result{}, true, nil
+		return crreconcile.Result{}, true, nil
 	}
 	ctx, red := startRedaction(ctx)
 	s := r.newSession(rel, p)
@@ -32,13 +33,13 @@ func (r *Reconciler) Finalize(ctx context.Context, rel *capstanv1.Release, p *St
 	err := s.finalize(ctx)
 	if err == nil || classify(err).Reason == capstanv1.ReleaseNameConflictReason {
 		r.Metrics.forget(clientKey(rel))
-		return ctrl.Result{}, true, nil
+		return crreconcile.Result{}, true, nil
 	}
 	if r.namespaceTerminating(ctx, rel.Namespace) {
 		s.event(corev1EventWarning, capstanv1.UninstallFailedReason, string(capstanv1.ActionUninstall),
 			"the namespace is being deleted and the uninstall failed; letting the Release go: "+err.Error())
 		r.Metrics.forget(clientKey(rel))
-		return ctrl.Result{}, true, nil
+		return crreconcile.Result{}, true, nil
 	}
 	summarize(rel, Outcome{Err: err, Redact: red.Redact})
 	redactStatus(rel, red)

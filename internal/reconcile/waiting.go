@@ -10,8 +10,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	capstanv1 "github.com/capstan-dev/capstan/api/v1alpha1"
 	"github.com/capstan-dev/capstan/internal/apply"
@@ -270,7 +270,7 @@ func (r *Reconciler) interruptWait(ctx context.Context, w *waiting) {
 	defer cancel()
 	storage.MarkInterrupted(w.p.record)
 	if err := w.s.store.UpdateStatus(fresh, w.p.record); err != nil {
-		ctrl.LoggerFrom(ctx).Info("could not record the interrupted revision; the next reconcile recovers it",
+		crlog.FromContext(ctx).Info("could not record the interrupted revision; the next reconcile recovers it",
 			"release", w.key.String(), "revision", w.p.record.Version, "error", err.Error())
 	}
 	r.dropWait(w)
