@@ -134,6 +134,29 @@ var _ = Describe("The reference helm binary", func() {
 		Expect(configMapData(ctx, ns, "taken-config")).To(HaveKeyWithValue("chartVersion", "1.1.0"))
 	})
 
+	It("takes its release back after a helm upgrade, though helm copies the labels of its record", func(ctx SpecContext) {
+		h := newHelm()
+		ns := newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, demo("back", ns, "1.0.0").Values(map[string]any{"greeting": "hi"}).Obj())).To(Succeed())
+		rel := expectReadyAt(ctx, ns, "back", 1)
+
+		By("upgrading with helm to the same chart and values: helm's record carries Capstan's labels")
+		h.run("upgrade", "back", charts.archive("demo", "1.0.0"), "-n", ns, "--reuse-values")
+		copied := record(ctx, ns, "back", 2)
+		Expect(copied.Labels).To(HaveKeyWithValue(reconcile.ReleaseUIDLabel, string(rel.UID)))
+		Expect(copied.Labels).To(HaveKeyWithValue(reconcile.RevisionLabel, "1"))
+
+		By("taking it over with a revision of its own at the next reconcile")
+		update(ctx, ns, "back", func(r *capstanv1.Release) {
+			r.Annotations = map[string]string{capstanv1.ReconcileRequestAnnotation: "1"}
+		})
+		rel = expectReadyAt(ctx, ns, "back", 3)
+		Expect(records(ctx, ns, "back")).To(Equal([]string{"v1=superseded", "v2=superseded", "v3=deployed"}))
+		Expect(record(ctx, ns, "back", 3).Labels).To(HaveKeyWithValue(reconcile.RevisionLabel, "3"))
+		Expect(rel.Status.History[0].Action).To(Equal(capstanv1.ActionUpgrade))
+		Consistently(func() []string { return records(ctx, ns, "back") }, 2*time.Second).Should(HaveLen(3))
+	})
+
 	It("keeps a helm release and a Capstan release of one name and target apart when their storage namespaces differ", func(ctx SpecContext) {
 		h := newHelm()
 		target, tenant := newNamespace(ctx), newNamespace(ctx)
