@@ -161,7 +161,7 @@ func (s *session) forcingConflicts() bool {
 // its objects then carry helm's field manager, whose fields this Release takes over.
 func (s *session) takingOver() bool {
 	last := lastRecord(s.records)
-	return last != nil && (last.Labels[ReleaseUIDLabel] != string(s.rel.UID) || !writtenByCapstan(last))
+	return last != nil && !writtenBy(last, string(s.rel.UID))
 }
 
 // newApplier returns an applier for the Release's objects through its client. It yields the

@@ -49,7 +49,7 @@ func recordFacts(rel *storage.Release, uid string) *Record {
 		return nil
 	}
 	r := &Record{Revision: rel.Version, Status: string(rel.Info.Status), ValuesDigest: values.Digest(rel.Config),
-		Ours: uid != "" && rel.Labels[ReleaseUIDLabel] == uid && writtenByCapstan(rel), ChartDigest: rel.Labels[ChartDigestLabel],
+		Ours: writtenBy(rel, uid), ChartDigest: rel.Labels[ChartDigestLabel],
 		PostRenderDigest: rel.Labels[PostRenderDigestLabel]}
 	if md := rel.Chart.Metadata; md != nil {
 		r.ChartName, r.ChartVersion = md.Name, md.Version

@@ -89,6 +89,11 @@ func writtenByCapstan(rec *storage.Release) bool {
 	return !ok || rev == strconv.Itoa(rec.Version)
 }
 
+// writtenBy reports whether the Release with UID uid wrote a record.
+func writtenBy(rec *storage.Release, uid string) bool {
+	return uid != "" && rec.Labels[ReleaseUIDLabel] == uid && writtenByCapstan(rec)
+}
+
 // recoverPending marks revisions left pending by an interrupted operation as failed, and repairs
 // two deployed revisions left by a crash between marking one deployed and superseding the other.
 // Only the Release that holds the release name (checked before) gets here, and the manager is
@@ -201,7 +206,7 @@ func interrupted(records []*storage.Release, uid string, d Desired) int {
 	n := 0
 	for _, rec := range recordsAfterDeployed(records) {
 		was, ok := storage.InterruptedFrom(rec)
-		if !ok || was == storage.StatusPendingRollback || rec.Labels[ReleaseUIDLabel] != uid || !writtenByCapstan(rec) {
+		if !ok || was == storage.StatusPendingRollback || !writtenBy(rec, uid) {
 			continue
 		}
 		if rec.Labels[GenerationLabel] == strconv.FormatInt(d.Generation, 10) &&
