@@ -146,15 +146,14 @@ func recordViolations(recs []*storage.Release) ([]string, *storage.Release) {
 	return out, deployed[len(deployed)-1]
 }
 
-// describeRecords names each record's version, status, writer and description, for a violation.
+// describeRecords names each record's version, status, description and the label that tells its
+// writer (Capstan's records name their own revision in it; helm's copy names an older one), for
+// a violation.
 func describeRecords(recs []*storage.Release) string {
 	parts := make([]string, 0, len(recs))
 	for _, r := range recs {
-		writer := "helm"
-		if r.Labels[reconcile.ReleaseUIDLabel] != "" {
-			writer = "capstan"
-		}
-		parts = append(parts, fmt.Sprintf("v%d=%s by %s (%q)", r.Version, r.Info.Status, writer, r.Info.Description))
+		parts = append(parts, fmt.Sprintf("v%d=%s (%q, %s=%q)", r.Version, r.Info.Status, r.Info.Description,
+			reconcile.RevisionLabel, r.Labels[reconcile.RevisionLabel]))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -103,7 +103,7 @@ func (p *process) logged(substr string) bool {
 func (p *process) waitLog(substr string, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if data, err := os.ReadFile(p.logPath); err == nil && strings.Contains(string(data), substr) {
+		if p.logged(substr) {
 			return true
 		}
 		time.Sleep(50 * time.Millisecond)
